@@ -1,0 +1,218 @@
+"""MGD estimates against backprop gradients; the trainer's behaviour and errors."""
+
+import numpy as np
+import pytest
+
+from astrocore import datasets, metrics, mgd
+from astrocore.nets import MLP
+
+
+@pytest.fixture(scope="module")
+def problem():
+    model = MLP([4, 5, 3], activation="tanh", loss="cross_entropy", seed=2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    theta = model.init_params()
+    return model, theta, X, Y, model.gradient(theta, X, Y)
+
+
+def _rel_err(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_time_mode_is_exact_after_n_perturbations(problem):
+    model, theta, X, Y, g = problem
+    est = mgd.estimate_gradient(model, theta, X, Y, mode="time", n_perturbations=model.n_params,
+                                amplitude=1e-6)
+    assert _rel_err(est, g) < 1e-5
+
+
+def test_walsh_mode_is_exact_after_a_full_hadamard_cycle(problem):
+    model, theta, X, Y, g = problem
+    order = 1 << int(np.ceil(np.log2(model.n_params)))
+    est = mgd.estimate_gradient(model, theta, X, Y, mode="walsh", n_perturbations=order,
+                                amplitude=1e-6, seed=5)
+    assert _rel_err(est, g) < 1e-5
+
+
+def test_walsh_codes_are_orthogonal_rows_of_a_hadamard_matrix():
+    gen = [np.random.default_rng(0)]
+    codes = mgd.WalshPerturbations(16, 1.0, gen, "float64").draw(16)[0] * 4  # +-1 entries
+    np.testing.assert_allclose(codes @ codes.T, 16 * np.eye(16))
+
+
+def test_frequency_mode_is_exact_over_whole_periods(problem):
+    model, theta, X, Y, g = problem
+    period = 2 * model.n_params + 2
+    est = mgd.estimate_gradient(model, theta, X, Y, mode="frequency", n_perturbations=period,
+                                amplitude=1e-6, seed=1)
+    assert _rel_err(est, g) < 1e-5
+
+
+@pytest.mark.parametrize("factor", [1, 4, 16])
+def test_code_mode_cosine_follows_theory(problem, factor):
+    model, theta, X, Y, g = problem
+    N = model.n_params
+    cosines = [float(metrics.cosine(mgd.estimate_gradient(
+        model, theta, X, Y, mode="code", n_perturbations=factor * N, amplitude=1e-6, seed=s), g))
+        for s in range(40)]
+    theory = metrics.cosine_theory(N, factor * N)
+    assert abs(np.mean(cosines) - theory) < 0.1 * theory
+
+
+def test_code_mode_is_unbiased(problem):
+    model, theta, X, Y, g = problem
+    mean = np.mean([mgd.estimate_gradient(model, theta, X, Y, mode="code", n_perturbations=64,
+                                          amplitude=1e-6, seed=s) for s in range(300)], axis=0)
+    assert metrics.cosine(mean, g) > 0.99
+
+
+def test_sparse_codes_have_the_requested_sparsity_and_norm():
+    codes = mgd.CodePerturbations(1000, 0.5, [np.random.default_rng(1)], "float64", 0.75).draw(200)[0]
+    assert np.mean(codes == 0) == pytest.approx(0.75, abs=0.01)
+    assert np.mean(np.sum(codes**2, axis=1)) == pytest.approx(0.25, rel=0.02)
+
+
+def test_random_signs_are_fair_and_deterministic():
+    a = mgd.random_signs(np.random.default_rng(3), (50, 1001), "float32", 2.0)
+    b = mgd.random_signs(np.random.default_rng(3), (50, 1001), "float32", 2.0)
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) == {-2.0, 2.0}
+    assert abs(a.mean()) < 0.05
+
+
+# -- trainer ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def xor():
+    return datasets.parity(2), MLP([2, 4, 1], activation="sigmoid", loss="mse", seed=0)
+
+
+@pytest.mark.parametrize("mode", mgd.MODES)
+def test_training_solves_xor(xor, mode):
+    data, model = xor
+    ds = mgd.train(model, data, mode=mode, eta=5.0, amplitude=0.05, steps=6000, seed=[0, 1],
+                   batch_size=None, eval_every=1000)
+    assert (ds.cost.isel(step=-1) < 0.7 * ds.cost.isel(step=0)).all()
+    assert ds.sizes == {"seed": 2, "step": 7, "param": model.n_params}
+    assert ds.attrs["mode"] == mode and ds.cost.attrs["units"] == "1"
+
+
+def test_analog_mode_trains(xor):
+    data, model = xor
+    ds = mgd.train(model, data, mode="code", eta=5.0, amplitude=0.05, steps=6000, seed=0,
+                   analog=True, tau_theta=5, batch_size=None)
+    assert float(ds.cost.isel(step=-1, seed=0)) < 0.5 * float(ds.cost.isel(step=0, seed=0))
+
+
+def test_same_seed_same_numbers_and_seeds_are_independent(xor):
+    data, model = xor
+    kw = dict(mode="code", eta=1.0, amplitude=0.05, steps=300, tau_theta=3, tau_x=2, batch_size=1,
+              eval_every=100)
+    both = mgd.train(model, data, seed=[4, 7], **kw)
+    again = mgd.train(model, data, seed=[4, 7], **kw)
+    alone = mgd.train(model, data, seed=7, **kw)
+    np.testing.assert_array_equal(both.theta.values, again.theta.values)
+    np.testing.assert_array_equal(both.theta.sel(seed=7).values, alone.theta.sel(seed=7).values)
+
+
+def test_window_batching_equals_the_step_by_step_algorithm():
+    """tau_theta steps evaluated in one batched call give the numbers of the
+    step-by-step loop of ALGORITHMS.md section 2 (same random draws)."""
+    data = datasets.parity(3)
+    model = MLP([3, 3, 1], activation="sigmoid", loss="mse", seed=0)
+    kw = dict(mode="code", amplitude=0.05, tau_p=2, tau_x=3, tau_theta=5, batch_size=2)
+    ds = mgd.train(model, data, eta=0.7, steps=40, seed=9, eval_every=40, **kw)
+    np.testing.assert_allclose(ds.theta.sel(seed=9).values, _windowed_reference(model, data), rtol=1e-12)
+
+
+def _windowed_reference(model, data):
+    """The textbook loop, one loss call per step; random numbers drawn window by window
+    in the trainer's order (a window's new perturbations, then its minibatches)."""
+    gen = np.random.default_rng(9)
+    theta = model.init_params(seed=9)
+    perts = mgd.CodePerturbations(model.n_params, 0.05, [gen], "float64")
+    stream = mgd.MinibatchStream(data.n_train, 2, [gen])
+    cached, p_next = None, 0
+    for t0 in range(0, 40, 5):
+        t = np.arange(t0, t0 + 5)
+        p, x = t // 2, t // 3
+        fresh = perts.draw(p[-1] - p_next + 1)[0] if p[-1] >= p_next else np.empty((0, model.n_params))
+        block = np.concatenate([cached, fresh]) if p[0] < p_next else fresh
+        p_next = p[-1] + 1
+        cached = block[-1:]
+        rows = stream.indices(x[0], x[-1] - x[0] + 1)[0]
+        G = np.zeros_like(theta)
+        for step in range(5):
+            xb, yb = data.x_train[rows[x[step] - x[0]]], data.y_train[rows[x[step] - x[0]]]
+            pert = block[p[step] - p[0]]
+            G += (model.loss(theta + pert, xb, yb) - model.loss(theta, xb, yb)) * pert / 0.05**2
+        theta = theta - 0.7 * G
+    return theta
+
+
+def test_grad_cosine_is_recorded_and_high_for_exact_modes(xor):
+    data, model = xor
+    ds = mgd.train(model, data, mode="time", eta=0.5, amplitude=1e-5, steps=model.n_params * 4,
+                   tau_theta=model.n_params, tau_x=model.n_params, batch_size=None,
+                   seed=0, grad_cosine=True, eval_every=model.n_params)
+    assert float(ds.grad_cosine.isel(step=-1, seed=0)) > 0.999
+
+
+def test_cost_noise_hook_is_applied_and_seeded(xor):
+    data, model = xor
+    kw = dict(mode="code", eta=1.0, amplitude=0.05, steps=200, seed=0, batch_size=None)
+    clean = mgd.train(model, data, **kw)
+    noisy = mgd.train(model, data, cost_noise=1e-3, **kw)
+    noisy2 = mgd.train(model, data, cost_noise=lambda g, shape: 1e-3 * g.standard_normal(shape), **kw)
+    assert not np.array_equal(clean.theta.values, noisy.theta.values)
+    np.testing.assert_array_equal(noisy.theta.values, noisy2.theta.values)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"eta": 0.0}, "eta must be a number > 0"),
+    ({"eta": -0.1}, "eta must be a number > 0"),
+    ({"amplitude": 0}, "amplitude must be a number > 0"),
+    ({"tau_theta": 0}, "tau_theta must be a positive integer"),
+    ({"tau_p": 1.5}, "tau_p must be a positive integer"),
+    ({"tau_x": "2"}, "tau_x must be a positive integer"),
+    ({"mode": "fourier"}, "mode must be one of"),
+    ({"steps": -5}, "steps must be a positive integer"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"sparsity": 1.0, "mode": "code"}, "sparsity must be in"),
+    ({"sparsity": 0.5, "mode": "time"}, "sparsity applies to mode 'code'"),
+    ({"seed": [1, 1]}, "distinct"),
+    ({"cost_noise": -1.0}, "cost_noise"),
+])
+def test_bad_parameters_are_rejected(xor, kwargs, message):
+    data, model = xor
+    with pytest.raises(ValueError, match=message):
+        mgd.train(model, data, **{"steps": 10, **kwargs})
+
+
+def test_layer_sizes_that_do_not_fit_the_data_are_rejected(xor):
+    data, _ = xor
+    with pytest.raises(ValueError, match="sizes must start with 2 and end with 1"):
+        mgd.train(MLP([3, 4, 1]), data, steps=10)
+
+
+def test_a_diverging_run_raises_with_step_and_settings():
+    data = datasets.parity(3)
+    model = MLP([3, 1], loss="mse", output_activation="linear")  # a linear model, eta far too large
+    with pytest.raises(FloatingPointError, match=r"diverged at step \d+.*eta=1000.0"):
+        mgd.train(model, data, mode="code", eta=1e3, amplitude=0.1, steps=2000, batch_size=None,
+                  eval_every=50)
+
+
+def test_a_nan_cost_measurement_raises():
+    data, model = datasets.parity(2), MLP([2, 2, 1])
+    with pytest.raises(FloatingPointError, match="diverged at step 1"):
+        mgd.train(model, data, steps=10, cost_noise=lambda gen, shape: np.full(shape, np.nan))
+
+
+def test_estimate_gradient_rejects_bad_input(problem):
+    model, theta, X, Y, _ = problem
+    with pytest.raises(ValueError, match="n_perturbations must be a positive integer"):
+        mgd.estimate_gradient(model, theta, X, Y, n_perturbations=0)
+    with pytest.raises(ValueError, match="input layer has 4"):
+        mgd.estimate_gradient(model, theta, X[:, :3], Y)
