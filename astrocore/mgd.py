@@ -60,24 +60,27 @@ from .training import (
 )
 
 MODES = ("time", "frequency", "code", "walsh")
-MAX_CHUNK_ELEMENTS = 1 << 24  # parameter entries per batched evaluation
 
 
 # -- perturbation generators ----------------------------------------------------------
 def random_signs(gen, shape, dtype, value: float = 1.0):
-    """An array of ``+-value`` with independent fair signs.
+    """An array of ``+-value`` (``value > 0``) with independent fair signs.
 
-    NumPy path: one random bit per entry (packed bytes unpacked), mapped
-    through a two-entry table, about 8x fewer random numbers than drawing one
-    per entry.
+    NumPy path: one random bit per entry, drawn as packed bytes and written
+    straight into the IEEE sign bit of ``value`` (two passes over the output,
+    no per-entry random numbers or table look-ups).
     """
     xp = backend.xp()
-    table = xp.asarray([-value, value], dtype=dtype)
-    if xp is np:
+    dtype = np.dtype(dtype)
+    if xp is np and dtype in (np.float32, np.float64):
         n = shape[-1]
         packed = gen.integers(0, 256, size=(*shape[:-1], (n + 7) // 8), dtype=np.uint8)
         bits = np.unpackbits(packed, axis=-1, count=n)
-        return table[bits]
+        word = np.uint32 if dtype == np.float32 else np.uint64
+        out = np.left_shift(bits, 8 * dtype.itemsize - 1, dtype=word)
+        out |= np.asarray(value, dtype=dtype).view(word)
+        return out.view(dtype)
+    table = xp.asarray([value, -value], dtype=dtype)
     return table[(gen.random(shape) < 0.5).astype(xp.int8)]
 
 
@@ -90,6 +93,8 @@ class Perturbations:
 
     def draw(self, count: int):
         xp = backend.xp()
+        if len(self.gens) == 1:
+            return self._draw_one(0, self.gens[0], count)[None]
         return xp.stack([self._draw_one(s, gen, count) for s, gen in enumerate(self.gens)])
 
     def _draw_one(self, s, gen, count):  # pragma: no cover - abstract
@@ -180,28 +185,6 @@ def make_perturbations(mode: str, n_params: int, amplitude: float, generators, d
             "frequency": FrequencyPerturbations}[mode](n_params, amplitude, generators, dtype)
 
 
-# -- cost evaluation ----------------------------------------------------------------
-def perturbed_costs(model, theta, perturbations, X, Y):
-    """``C(theta_s + theta~_sk)`` for every seed s and perturbation k: (S, K).
-
-    ``theta`` (S, N), ``perturbations`` (S, K, N), ``X`` (S, K or 1, B, d),
-    ``Y`` likewise. Evaluated in chunks of at most MAX_CHUNK_ELEMENTS
-    parameter entries, each chunk one batched forward pass.
-    """
-    xp = backend.xp()
-    S, K, N = perturbations.shape
-    chunk = max(1, MAX_CHUNK_ELEMENTS // max(1, S * N))
-    out = xp.empty((S, K), dtype=np.float64)
-    for start in range(0, K, chunk):
-        stop = min(K, start + chunk)
-        params = perturbations[:, start:stop] + theta[:, None, :]
-        xs = X if X.shape[1] == 1 else X[:, start:stop]
-        ys = Y if Y.shape[1] == 1 else Y[:, start:stop]
-        outputs = model.forward(params, xs)
-        out[:, start:stop] = xp.mean(model.per_sample_loss(outputs, ys), axis=-1)
-    return out
-
-
 def _check_common(mode, amplitude, sparsity):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -222,6 +205,85 @@ def _noise_fn(cost_noise) -> Callable | None:
     if not sigma > 0 or not math.isfinite(sigma):
         raise ValueError(f"cost_noise must be None, a standard deviation >= 0, or a callable, got {cost_noise!r}")
     return lambda gen, shape: sigma * gen.standard_normal(shape)
+
+
+class _WindowKernel:
+    """Evaluates MGD windows: all steps between two parameter updates.
+
+    Within a window theta is fixed, so every step's cost ``C(theta +
+    theta~_p, x_i)`` is known in advance: the window's distinct (perturbation,
+    input) pairs are evaluated in batched forward passes, a chunk of
+    perturbations at a time (a chunk of all seeds' perturbed parameter
+    vectors fills at most CHUNK_BYTES, to stay in cache). Each step's ``C~``
+    (``- C0`` or the causal high-pass, applied in step order) weights its
+    perturbation, and ``G_int = sum_t C~_t theta~_t / ||theta~||^2`` is
+    accumulated chunk by chunk.
+    """
+
+    CHUNK_BYTES = 1 << 22
+
+    def __init__(self, model, perts: Perturbations, generators, noise=None, highpass=None):
+        self.model, self.perts, self.gens = model, perts, generators
+        self.noise, self.highpass = noise, highpass
+        itemsize = np.dtype(model.dtype).itemsize
+        self.chunk = max(1, self.CHUNK_BYTES // (len(generators) * model.n_params * itemsize))
+        self.evaluations = 0  # forward passes on a batch, per seed
+        self._p_next, self._cached = 0, None
+
+    def _perturbations(self, first: int, last: int):
+        """Perturbations ``first..last`` (S, last-first+1, N); ``first`` may repeat the last drawn."""
+        xp = backend.xp()
+        if first == self._p_next - 1:
+            fresh = self.perts.draw(last - first) if last > first else None
+            block = self._cached if fresh is None else xp.concatenate([self._cached, fresh], axis=1)
+        elif first == self._p_next:
+            block = self.perts.draw(last - first + 1)
+        else:
+            raise ValueError("perturbations must be requested in increasing order")
+        self._p_next, self._cached = last + 1, block[:, -1:]
+        return block
+
+    def _measure(self, costs):
+        """Add the cost-measurement noise of each seed to costs (S, T)."""
+        if self.noise is None:
+            return costs
+        return costs + np.stack([backend.to_host(self.noise(g, (costs.shape[1],))) for g in self.gens])
+
+    def window(self, theta, p_of_t, x_of_t, xb, yb):
+        """``G_int`` (S, N) of one window.
+
+        ``p_of_t``, ``x_of_t``: perturbation and input index of each step
+        (non-decreasing); ``xb``, ``yb``: the window's inputs (S, nX, B, d),
+        input ``i`` being index ``x_of_t[0] + i``.
+        """
+        xp = backend.xp()
+        model = self.model
+        x_of_t = x_of_t - x_of_t[0]
+        n_x = xb.shape[1]
+        c0 = None
+        if self.highpass is None:
+            c0 = self._measure(backend.to_host(model.loss(theta[:, None, :], xb, yb)))
+            self.evaluations += n_x
+        G = xp.zeros_like(theta)
+        for first in range(int(p_of_t[0]), int(p_of_t[-1]) + 1, self.chunk):
+            last = min(int(p_of_t[-1]), first + self.chunk - 1)
+            pert = self._perturbations(first, last)
+            lo, hi = np.searchsorted(p_of_t, [first, last + 1])
+            t_p, t_x = p_of_t[lo:hi] - first, x_of_t[lo:hi]
+            pairs, pair_of_t = np.unique(t_p * n_x + t_x, return_inverse=True)
+            pair_p, pair_x = pairs // n_x, pairs % n_x
+            same = len(pairs) == pert.shape[1] and np.array_equal(pair_p, np.arange(len(pairs)))
+            params = theta[:, None, :] + (pert if same else pert[:, xp.asarray(pair_p)])
+            xs = xb if n_x == 1 else xb[:, xp.asarray(pair_x)]
+            ys = yb if n_x == 1 else yb[:, xp.asarray(pair_x)]
+            costs = self._measure(backend.to_host(model.loss(params, xs, ys))[:, pair_of_t])
+            self.evaluations += len(pairs)
+            c_tilde = self.highpass(costs) if c0 is None else costs - c0[:, t_x]
+            weights = np.zeros((theta.shape[0], pert.shape[1]))
+            np.add.at(weights, (slice(None), t_p), c_tilde)
+            G += xp.einsum("sp,spn->sn", xp.asarray(weights, dtype=theta.dtype), pert)
+        G /= self.perts.amplitude ** 2
+        return G
 
 
 def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations: int | None = None,
@@ -248,23 +310,11 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     _check_common(mode, amplitude, sparsity)
     K = model.n_params if n_perturbations is None else check_positive(
         "n_perturbations", n_perturbations, integer=True)
-    gen = backend.rng(seed)
-    noise = _noise_fn(cost_noise)
-    perts = make_perturbations(mode, model.n_params, amplitude, [gen], model.dtype, sparsity)
-    theta2 = theta[None]
-    c0 = model.loss(theta, X, Y)
-    if noise is not None:
-        c0 = c0 + noise(gen, ())
-    total = xp.zeros(model.n_params, dtype=np.float64)
-    chunk = max(1, MAX_CHUNK_ELEMENTS // model.n_params)
-    for start in range(0, K, chunk):
-        count = min(chunk, K - start)
-        pert = perts.draw(count)
-        costs = perturbed_costs(model, theta2, pert, X[None, None], Y[None, None])[0]
-        if noise is not None:
-            costs = costs + noise(gen, costs.shape)
-        total += (costs - c0) @ pert[0]
-    return (total * (model.n_params / (K * amplitude**2))).astype(model.dtype)
+    gens = [backend.rng(seed)]
+    perts = make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
+    kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise))
+    G = kernel.window(theta[None], np.arange(K), np.zeros(K, dtype=np.int64), X[None, None], Y[None, None])
+    return G[0] * (model.n_params / K)
 
 
 # -- training -----------------------------------------------------------------------
@@ -349,53 +399,23 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     checkpoints = eval_steps(steps, eval_every, stride=window)
     initial = recorder.record(0, theta, 0)
     filt = _Highpass(tau_hp, S) if (highpass or analog) else None
-    state = {"p_next": 0, "p_cached": -1, "cached": None, "evaluations": 0,
-             "G_int": xp.zeros((S, N), dtype=model.dtype)}
+    kernel = _WindowKernel(model, perts, gens, noise, filt)
+    G_int = xp.zeros((S, N), dtype=model.dtype)
 
     def run_window(t0: int, length: int, want_cosine: bool):
         t = np.arange(t0, t0 + length)
         p_of_t, x_of_t = t // tau_p, t // tau_x
-        p_lo, p_hi = p_of_t[0], p_of_t[-1]
-        fresh = perts.draw(p_hi - state["p_next"] + 1) if p_hi >= state["p_next"] else None
-        if p_lo == state["p_cached"]:
-            pert = state["cached"] if fresh is None else xp.concatenate([state["cached"], fresh], axis=1)
-        else:
-            pert = fresh
-        state["p_next"], state["p_cached"], state["cached"] = p_hi + 1, p_hi, pert[:, -1:]
-        x_lo = x_of_t[0]
-        batch_idx = stream.indices(x_lo, x_of_t[-1] - x_lo + 1)  # (S, nX, B)
-        xb, yb = Xtr[xp.asarray(batch_idx)], Ytr[xp.asarray(batch_idx)]  # (S, nX, B, d)
-        pair_key = (p_of_t - p_lo) * (x_of_t[-1] - x_lo + 1) + (x_of_t - x_lo)
-        pairs, pair_of_t = np.unique(pair_key, return_inverse=True)
-        pair_p, pair_x = pairs // (x_of_t[-1] - x_lo + 1), pairs % (x_of_t[-1] - x_lo + 1)
-        if len(pairs) == pert.shape[1] and np.array_equal(pair_p, np.arange(len(pairs))):
-            pair_pert = pert
-        else:
-            pair_pert = pert[:, xp.asarray(pair_p)]
-        xs = xb if (xb.shape[1] == 1) else xb[:, xp.asarray(pair_x)]
-        ys = yb if (yb.shape[1] == 1) else yb[:, xp.asarray(pair_x)]
-        costs = backend.to_host(perturbed_costs(model, theta, pair_pert, xs, ys))[:, pair_of_t]
-        state["evaluations"] += len(pairs)
-        if noise is not None:
-            costs = costs + backend.to_host(xp.stack([noise(g, (length,)) for g in gens]))
-        if filt is not None:
-            c_tilde = filt(costs)
-        else:
-            c0 = backend.to_host(model.loss(theta[:, None, :], xb, yb))  # (S, nX)
-            state["evaluations"] += c0.shape[1]
-            if noise is not None:
-                c0 = c0 + backend.to_host(xp.stack([noise(g, (c0.shape[1],)) for g in gens]))
-            c_tilde = costs - c0[:, x_of_t - x_lo]
-        weights = np.zeros((S, pert.shape[1]))
-        np.add.at(weights, (slice(None), p_of_t - p_lo), c_tilde)
-        G = xp.einsum("sp,spn->sn", xp.asarray(weights, dtype=model.dtype), pert) / amplitude**2
+        batch_idx = xp.asarray(stream.indices(x_of_t[0], x_of_t[-1] - x_of_t[0] + 1))
+        xb, yb = Xtr[batch_idx], Ytr[batch_idx]  # (S, nX, B, d)
+        G = kernel.window(theta, p_of_t, x_of_t, xb, yb)
         cosine = None
         if want_cosine:
-            counts = np.bincount(x_of_t - x_lo, minlength=xb.shape[1])
+            counts = np.bincount(x_of_t - x_of_t[0], minlength=xb.shape[1])
             g_bp = xp.stack([sum(int(c) * model.gradient(theta[s], xb[s, i], yb[s, i])
                                  for i, c in enumerate(counts) if c) for s in range(S)])
-            cosine = metrics.cosine(G if not analog else state["G_int"], g_bp)
-        return G, costs, cosine
+            cosine = metrics.cosine(G_int + (G - G_int) / tau_theta if analog else G, g_bp)
+        return G, cosine
+
 
     done = 0
     with progress(total=steps, desc=f"MGD {mode}", unit="step") as bar:
@@ -403,18 +423,18 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
             cosine = None
             while done < stop:
                 last = done + window >= stop
-                G, costs, cos = run_window(done, window, grad_cosine and last)
+                G, cos = run_window(done, window, grad_cosine and last)
                 if analog:
-                    state["G_int"] += (G - state["G_int"]) / tau_theta
-                    opt.step(theta, state["G_int"])
+                    G_int += (G - G_int) / tau_theta
+                    opt.step(theta, G_int)
                 else:
                     opt.step(theta, G)
                 done += window
                 if last:
                     cosine = cos
-                if not np.all(np.isfinite(costs)):
-                    check_finite(costs[:, -1], done, settings)
+                if not bool(xp.all(xp.isfinite(theta))):
+                    check_finite(np.nan, done, settings)
             bar.update(stop - bar.n)
-            cost = recorder.record(done, theta, state["evaluations"], cosine)
+            cost = recorder.record(done, theta, kernel.evaluations, cosine)
             check_finite(cost, done, settings, initial)
     return recorder.dataset(theta, attrs)

@@ -128,7 +128,7 @@ def test_window_batching_equals_the_step_by_step_algorithm():
 
 def _windowed_reference(model, data):
     """The textbook loop, one loss call per step; random numbers drawn window by window
-    in the trainer's order (a window's new perturbations, then its minibatches)."""
+    in the trainer's order (a window's minibatches, then its new perturbations)."""
     gen = np.random.default_rng(9)
     theta = model.init_params(seed=9)
     perts = mgd.CodePerturbations(model.n_params, 0.05, [gen], "float64")
@@ -137,11 +137,11 @@ def _windowed_reference(model, data):
     for t0 in range(0, 40, 5):
         t = np.arange(t0, t0 + 5)
         p, x = t // 2, t // 3
+        rows = stream.indices(x[0], x[-1] - x[0] + 1)[0]
         fresh = perts.draw(p[-1] - p_next + 1)[0] if p[-1] >= p_next else np.empty((0, model.n_params))
         block = np.concatenate([cached, fresh]) if p[0] < p_next else fresh
         p_next = p[-1] + 1
         cached = block[-1:]
-        rows = stream.indices(x[0], x[-1] - x[0] + 1)[0]
         G = np.zeros_like(theta)
         for step in range(5):
             xb, yb = data.x_train[rows[x[step] - x[0]]], data.y_train[rows[x[step] - x[0]]]
