@@ -11,8 +11,9 @@ at once, the perturbations told apart by multiplexing):
 - every ``tau_x`` steps a new input (a minibatch of ``batch_size`` samples);
 - every ``tau_p`` steps a new perturbation ``theta~``;
 - ``C~ = C(theta + theta~) - C0`` with ``C0 = C(theta)`` measured again when
-  the input or theta changes (``frequency`` mode: ``C~`` = a first-order
-  high-pass of ``C`` with time constant ``tau_hp`` instead);
+  the input or theta changes (the ideal high-pass; with ``highpass=True``,
+  ``C~`` is instead a first-order high-pass of ``C`` with time constant
+  ``tau_hp``, as analog hardware measures it);
 - ``G = C~ theta~ / ||theta~||^2`` and ``G_int += G``;
 - every ``tau_theta`` steps ``theta <- theta - eta G_int`` (or an optimiser
   applied to ``G_int``), then ``G_int = 0``.
@@ -352,9 +353,12 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     ``optimizer`` (sgd: ``theta <- theta - eta G_int``; momentum; adam);
     ``amplitude`` = ``||theta~||``; ``tau_p``, ``tau_x``, ``tau_theta`` in
     steps; ``batch_size`` samples per input (None: the whole training set);
-    ``analog`` for the high-pass/low-pass form; ``highpass`` (default: only in
-    frequency mode) and ``tau_hp`` (default: the frequency period ``2N+2``,
-    else ``tau_theta``); ``sparsity`` of code-mode perturbations;
+    ``analog`` for the high-pass/low-pass form; ``highpass`` (default: on in
+    analog mode only; in discrete mode ``C0`` is re-measured instead, which is
+    the ideal high-pass: a first-order filter's transient after every
+    discrete update swamps the correlation, most of all in frequency mode)
+    and ``tau_hp`` (default: the frequency period ``2N+2``, else
+    ``tau_theta``); ``sparsity`` of code-mode perturbations;
     ``cost_noise`` a standard deviation or ``callable(gen, shape)`` added to
     every cost measurement (hardware hook).
 
@@ -378,7 +382,7 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     if tau_hp is not None:
         check_positive("tau_hp", tau_hp)
     noise = _noise_fn(cost_noise)
-    highpass = (mode == "frequency") if highpass is None else bool(highpass)
+    highpass = bool(analog) if highpass is None else bool(highpass)
     xp = backend.xp()
     N, S = model.n_params, len(seeds)
     gens = [backend.rng(s) for s in seeds]
@@ -398,7 +402,7 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     window = 1 if analog else tau_theta
     checkpoints = eval_steps(steps, eval_every, stride=window)
     initial = recorder.record(0, theta, 0)
-    filt = _Highpass(tau_hp, S) if (highpass or analog) else None
+    filt = _Highpass(tau_hp, S) if highpass else None
     kernel = _WindowKernel(model, perts, gens, noise, filt)
     G_int = xp.zeros((S, N), dtype=model.dtype)
 

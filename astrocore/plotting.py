@@ -1,0 +1,78 @@
+"""One look for every figure, and reproducible figure and table files.
+
+:func:`use_theme` sets the seaborn theme; :data:`PALETTE` gives each method
+and multiplexing mode the same colour in every figure; :func:`save_figure`
+writes PNG and PDF with fixed metadata (no timestamps or version strings),
+so an unchanged result gives an unchanged file; :func:`save_table` writes a
+DataFrame as CSV and Markdown from the same data. All writes are atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from .paths import resolve
+
+_COLORS = sns.color_palette("colorblind", 10)
+PALETTE = {
+    # multiplexing modes and perturbation directions
+    "time": _COLORS[0], "frequency": _COLORS[1], "code": _COLORS[2], "walsh": _COLORS[3],
+    "node": _COLORS[4], "activity": _COLORS[5], "astrocyte": _COLORS[6],
+    # methods
+    "backprop": _COLORS[7], "mgd": _COLORS[2], "theory": (0.2, 0.2, 0.2),
+    "esn": _COLORS[7], "rhythmic_sharing": _COLORS[8], "parameter_aware_esn": _COLORS[9],
+    "reservoirpy_esn": _COLORS[5],
+}
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+
+
+def use_theme():
+    """The compendium's seaborn theme (white grid, paper context, colourblind palette)."""
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
+                         "svg.hashsalt": "astrocore", "pdf.compression": 6})
+
+
+def color(name: str):
+    """The colour of a method or mode (raises KeyError naming the known ones)."""
+    try:
+        return PALETTE[name]
+    except KeyError:
+        raise KeyError(f"no colour for {name!r}; known: {sorted(PALETTE)}") from None
+
+
+def _atomic(path: Path, write):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_figure(fig, name: str, fig_dir="figures") -> list[Path]:
+    """Save ``fig`` as ``<fig_dir>/<name>.png`` and ``.pdf`` with fixed metadata."""
+    fig_dir = resolve(fig_dir)
+    paths = [fig_dir / f"{name}.png", fig_dir / f"{name}.pdf"]
+    _atomic(paths[0], lambda tmp: fig.savefig(tmp, format="png", metadata=PNG_METADATA))
+    _atomic(paths[1], lambda tmp: fig.savefig(tmp, format="pdf", metadata=PDF_METADATA))
+    return paths
+
+
+def save_table(df, name: str, table_dir="figures/tables", floatfmt: str = ".4g") -> list[Path]:
+    """Save ``df`` as ``<table_dir>/<name>.csv`` and ``.md`` (same rows and columns)."""
+    table_dir = resolve(table_dir)
+    paths = [table_dir / f"{name}.csv", table_dir / f"{name}.md"]
+    _atomic(paths[0], lambda tmp: df.to_csv(tmp, index=False))
+    _atomic(paths[1], lambda tmp: Path(tmp).write_text(
+        df.to_markdown(index=False, floatfmt=floatfmt) + "\n"))
+    return paths

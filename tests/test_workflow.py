@@ -1,0 +1,124 @@
+"""The workflow end to end (quick profile), its config validation, and the cluster profile."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from astrocore import store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep"]
+TABLE_COLUMNS = {
+    "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
+                        "cost_evaluations", "wall_seconds"],
+}
+
+
+def snakemake(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("name", FIGURES)
+def test_quick_workflow_makes_every_figure_and_table(quick_dir, name):
+    for path in (f"figures/{name}.png", f"figures/{name}.pdf", f"figures/tables/{name}.csv",
+                 f"figures/tables/{name}.md"):
+        assert (quick_dir / path).stat().st_size > 0, path
+    table = pd.read_csv(quick_dir / f"figures/tables/{name}.csv")
+    assert len(table) > 0
+    if name in TABLE_COLUMNS:
+        assert list(table.columns) == TABLE_COLUMNS[name]
+
+
+@pytest.mark.workflow
+def test_quick_data_files_carry_provenance(quick_dir):
+    files = sorted((quick_dir / "data").rglob("*.nc"))
+    assert len(files) >= 20
+    for path in files:
+        ds = store.read_dataset(path)
+        for key in store.PROVENANCE_KEYS:
+            assert key in ds.attrs, f"{path} lacks {key}"
+        assert ds.attrs["config_hash"] != "none" and ds.attrs["backend"] == "numpy"
+
+
+@pytest.mark.workflow
+def test_png_files_carry_no_volatile_metadata(quick_dir):
+    data = (quick_dir / "figures/mgd_parity.png").read_bytes()
+    assert b"Software" not in data and b"matplotlib version" not in data
+
+
+@pytest.mark.workflow
+def test_executed_notebooks_are_kept_as_logs(quick_dir):
+    logs = sorted((quick_dir / "logs").rglob("*.ipynb"))
+    assert any("mgd_parity_run" in str(p) for p in logs)
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"mgd_parity": {"learning_rate": 0.1}}, "learning_rate"),
+    ({"mgd_parity": {"eta": -1.0}}, "eta"),
+    ({"mgd_parity": {"modes": ["fourier"]}}, "fourier"),
+    ({"mgd_sweep": {"tau_theta": [0]}}, "tau_theta"),
+])
+def test_bad_config_stops_with_a_message_naming_it(tmp_path, override, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(override))
+    result = snakemake("--dry-run", "--configfile", str(bad), cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_malformed_config_file_is_rejected(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mgd_parity: [unclosed\n")
+    result = snakemake("--dry-run", "--configfile", str(bad), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr
+
+
+def test_slurm_profile_dry_run(tmp_path):
+    result = snakemake("--workflow-profile", str(ROOT / "profiles" / "slurm"), "--dry-run",
+                       "--configfile", str(ROOT / "config" / "quick.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mgd_parity_run" in result.stdout
+
+
+def _parameters(notebook: Path) -> dict:
+    cells = json.loads(notebook.read_text())["cells"]
+    (cell,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    tree = ast.parse("".join(cell["source"]))
+    values = {}
+    for node in tree.body:
+        try:
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            values[node.targets[0].id] = None  # an expression (e.g. a comprehension)
+    return values
+
+
+def _quick_config() -> dict:
+    config = yaml.safe_load((ROOT / "config/default.yaml").read_text())
+    for block, values in yaml.safe_load((ROOT / "config/quick.yaml").read_text()).items():
+        config[block].update(values)
+    return config
+
+
+@pytest.mark.parametrize("notebook, block, swept", [
+    ("mgd_parity_run", "mgd_parity", {"bits", "modes"}),
+    ("mgd_gradient_run", "mgd_gradient", {"modes"}),
+    ("mgd_vs_backprop_run", "mgd_vs_backprop", {"datasets", "methods", "sizes"}),
+    ("mgd_sweep_run", "mgd_sweep", {"tau_theta", "eta", "target_accuracy"}),
+])
+def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):
+    """A notebook run with its own defaults reproduces the quick workflow's point."""
+    params = _parameters(ROOT / "notebooks" / f"{notebook}.ipynb")
+    config = _quick_config()[block]
+    for key, value in config.items():
+        if key not in swept:
+            assert params[key] == value, f"{notebook}: {key} = {params[key]!r}, quick config {value!r}"
