@@ -45,3 +45,165 @@ def cosine_theory(n_params: int, n_perturbations) -> np.ndarray:
     """
     tau = np.asarray(n_perturbations, dtype=float)
     return (1.0 + (n_params - 1) / tau) ** -0.5
+
+
+# --------------------------------------------------------------------------
+# Reservoir forecasts: valid prediction time, NRMSE, climate, regimes.
+# Arrays are (time, dim) or (time, batch, dim); a batch gives one value per
+# column. ``scale`` is the per-coordinate standard deviation used to normalise
+# errors; default: that of ``truth`` over time (pass the attractor's std for
+# short forecast windows).
+# --------------------------------------------------------------------------
+
+
+def _forecast_pair(prediction, truth):
+    pred = np.asarray(backend.to_host(prediction), dtype=float)
+    true = np.asarray(backend.to_host(truth), dtype=float)
+    if pred.shape != true.shape or pred.ndim not in (2, 3):
+        raise ValueError("prediction and truth must have the same shape (time, dim) or "
+                         f"(time, batch, dim), got {pred.shape} and {true.shape}")
+    return pred, true
+
+
+def _scale(true, scale):
+    if scale is None:
+        scale = true.std(axis=0)
+    scale = np.asarray(scale, dtype=float)
+    if np.any(scale <= 0):
+        raise ValueError(f"scale must be > 0 in every coordinate, got {scale}")
+    return scale
+
+
+def normalized_error(prediction, truth, scale=None) -> np.ndarray:
+    """``e(t) = sqrt(mean_i ((y_hat_i - y_i) / s_i)^2)``, shape ``(time, [batch])``."""
+    pred, true = _forecast_pair(prediction, truth)
+    return np.sqrt(np.mean(((pred - true) / _scale(true, scale)) ** 2, axis=-1))
+
+
+def valid_prediction_time(prediction, truth, dt: float, lyapunov_exponent: float = 1.0,
+                          threshold: float = 0.4, scale=None):
+    """Valid prediction time in Lyapunov times (``lyapunov_exponent=1``: in model time).
+
+    ``prediction[k]`` is the forecast ``k + 1`` steps after the last observed
+    sample. With ``k*`` the first index where :func:`normalized_error` exceeds
+    ``threshold`` (0.4 by default), ``VPT = k* dt lambda``: the time predicted
+    within the threshold. A forecast that never exceeds it gets its full length
+    (a lower bound). A float, or one value per batch column.
+    """
+    if not dt > 0 or not lyapunov_exponent > 0 or not threshold > 0:
+        raise ValueError(f"dt, lyapunov_exponent and threshold must be > 0, got {dt}, "
+                         f"{lyapunov_exponent}, {threshold}")
+    err = normalized_error(prediction, truth, scale)
+    above = err > threshold
+    first = np.where(above.any(axis=0), np.argmax(above, axis=0), err.shape[0])
+    vpt = first * dt * lyapunov_exponent
+    return float(vpt) if np.ndim(vpt) == 0 else vpt
+
+
+def nrmse(prediction, truth, scale=None):
+    """``sqrt(mean_{t,i} ((y_hat_i - y_i) / s_i)^2)``: a float, or one per batch column."""
+    err = normalized_error(prediction, truth, scale)
+    out = np.sqrt(np.mean(err ** 2, axis=0))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def climate_distance(prediction, truth, method: str = "wasserstein", scale=None):
+    """Distance between the long-term statistics ("climate") of two trajectories.
+
+    ``"wasserstein"``: mean over coordinates of the 1-D Wasserstein distance
+    between the marginal distributions, divided by the coordinate's scale
+    (0 for identical climates). ``"spectrum"``: total-variation distance
+    ``(1/2) sum_f |P_hat(f) - P(f)|`` between the power spectra (periodogram
+    of each mean-removed coordinate, summed over coordinates, normalised to
+    unit sum); in [0, 1]. The two series may differ in length for
+    ``"wasserstein"``; ``"spectrum"`` needs equal lengths. A float, or one value
+    per batch column.
+    """
+    from scipy.stats import wasserstein_distance  # noqa: PLC0415
+
+    pred = np.asarray(backend.to_host(prediction), dtype=float)
+    true = np.asarray(backend.to_host(truth), dtype=float)
+    if pred.ndim != true.ndim or pred.shape[1:] != true.shape[1:] or pred.ndim not in (2, 3):
+        raise ValueError("prediction and truth must be (time, dim) or (time, batch, dim) with "
+                         f"matching trailing shapes, got {pred.shape} and {true.shape}")
+    if pred.ndim == 3:
+        return np.array([climate_distance(pred[:, b], true[:, b], method, scale)
+                         for b in range(pred.shape[1])])
+    if method == "wasserstein":
+        s = _scale(true, scale)
+        return float(np.mean([wasserstein_distance(pred[:, i], true[:, i]) / s[i]
+                              for i in range(true.shape[1])]))
+    if method == "spectrum":
+        if pred.shape != true.shape:
+            raise ValueError("method='spectrum' needs prediction and truth of equal length")
+
+        def spectrum(x):
+            p = (np.abs(np.fft.rfft(x - x.mean(axis=0), axis=0)) ** 2).sum(axis=1)
+            return p / p.sum() if p.sum() > 0 else p
+
+        return float(0.5 * np.abs(spectrum(pred) - spectrum(true)).sum())
+    raise ValueError(f"method must be one of ('wasserstein', 'spectrum'), got {method!r}")
+
+
+def regime_features(order_R, mean_phase, *, phase_feature: str = "velocity",
+                    window: int = 50) -> np.ndarray:
+    """Per-step features ``(time, n_features)`` from ``R(t)`` and ``<Phi>(t)``.
+
+    ``"velocity"`` (default): ``[R, d<Phi>/dt]``, the phase velocity from the
+    unwrapped mean phase (the common rotation ``omega`` makes ``<Phi>`` itself
+    drift, its rate carries the context), both smoothed by a centred moving
+    average of ``window`` steps; ``"angle"``: ``[R cos<Phi>, R sin<Phi>]``;
+    ``"none"``: ``[R]``.
+    """
+    r = np.asarray(backend.to_host(order_R), dtype=float).ravel()
+    ph = np.asarray(backend.to_host(mean_phase), dtype=float).ravel()
+    if r.shape != ph.shape:
+        raise ValueError(f"order_R and mean_phase must have the same length, got {r.size} and {ph.size}")
+
+    def smooth(x):
+        if window <= 1:
+            return x
+        pad = np.pad(x, (window // 2, window - 1 - window // 2), mode="edge")
+        return np.convolve(pad, np.ones(window) / window, mode="valid")
+
+    if phase_feature == "velocity":
+        vel = np.gradient(np.unwrap(ph)) if ph.size > 1 else np.zeros_like(ph)
+        return np.stack([smooth(r), smooth(vel)], axis=1)
+    if phase_feature == "angle":
+        return np.stack([r * np.cos(ph), r * np.sin(ph)], axis=1)
+    if phase_feature == "none":
+        return smooth(r)[:, None]
+    raise ValueError(f"phase_feature must be one of ('velocity', 'angle', 'none'), got {phase_feature!r}")
+
+
+def regime_accuracy(order_R, mean_phase, labels, *, phase_feature: str = "velocity",
+                    window: int = 50, mask=None, seed: int = 0) -> float:
+    """Unsupervised regime classification accuracy from ``(R, <Phi>)``.
+
+    The features of :func:`regime_features` (standardised) are clustered by
+    k-means into as many clusters as there are distinct ``labels`` (seeded,
+    10 restarts); clusters are matched to labels by the assignment that
+    maximises agreement (Hungarian method), and the fraction of steps whose
+    matched cluster equals the label is returned. ``mask`` (bool per step)
+    selects the steps scored, e.g. to skip transients after each switch.
+    """
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+
+    feats = regime_features(order_R, mean_phase, phase_feature=phase_feature, window=window)
+    labels = np.asarray(backend.to_host(labels)).ravel()
+    if labels.size != feats.shape[0]:
+        raise ValueError(f"labels must have one entry per step ({feats.shape[0]}), got {labels.size}")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool).ravel()
+        feats, labels = feats[mask], labels[mask]
+    classes, y = np.unique(labels, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError("labels must contain at least two regimes")
+    std = feats.std(axis=0)
+    z = (feats - feats.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    clusters = KMeans(n_clusters=classes.size, n_init=10, random_state=seed).fit_predict(z)
+    table = np.zeros((classes.size, classes.size))
+    np.add.at(table, (clusters, y), 1)
+    rows, cols = linear_sum_assignment(-table)
+    return float(table[rows, cols].sum() / y.size)

@@ -1,0 +1,118 @@
+"""Ridge (Tikhonov) readout from reservoir states, solved with ``scipy.linalg``.
+
+Features ``f(n)`` are chosen by option: ``"states"`` (``f = n``, the authors'),
+``"states_squares"`` (``f = [n, n**2]``), plus an optional constant (bias)
+feature. With ``F`` the feature rows and ``Y`` the targets, the weights solve
+
+    (F^T F + ridge * D) W = F^T Y,     D = diag(1, ..., 1, 0),
+
+i.e. ``W = argmin ||F W - Y||^2 + ridge ||W_no_bias||^2``: the bias column, when
+present, is not penalised. The normal equations are solved by Cholesky
+(``scipy.linalg.solve(..., assume_a="pos")``), or by ``scipy.linalg.lstsq`` when
+``ridge == 0`` and ``F^T F`` is singular.
+
+Batches: with states ``(T, B, N)`` one readout per column is fitted (``coef_``
+of shape ``(B, n_features, n_outputs)``), or one shared readout over all
+columns' rows with ``pool=True`` (``coef_`` of shape ``(1, ...)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from .. import backend
+from ._checks import check_choice, check_real
+
+FEATURES = ("states", "states_squares")
+
+
+def n_features(n_nodes: int, features: str, bias: bool) -> int:
+    return n_nodes * (2 if features == "states_squares" else 1) + int(bias)
+
+
+def make_features(states, features: str, bias: bool, xp=None):
+    """Feature array ``(..., n_features)`` from states ``(..., n_nodes)``."""
+    xp = backend.xp() if xp is None else xp
+    parts = [states]
+    if features == "states_squares":
+        parts.append(states * states)
+    if bias:
+        parts.append(xp.ones(states.shape[:-1] + (1,), dtype=states.dtype))
+    return parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=-1)
+
+
+def solve_ridge(feats: np.ndarray, targets: np.ndarray, ridge: float, bias: bool) -> np.ndarray:
+    """Weights ``(n_features, n_outputs)`` of one ridge problem (host arrays)."""
+    gram = feats.T @ feats
+    rhs = feats.T @ targets
+    reg = np.full(gram.shape[0], ridge)
+    if bias:
+        reg[-1] = 0.0
+    gram[np.diag_indices_from(gram)] += reg
+    try:
+        return scipy.linalg.solve(gram, rhs, assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        return scipy.linalg.lstsq(gram, rhs)[0]
+
+
+class RidgeReadout:
+    """Linear readout ``y = f(n) W`` fitted by ridge regression.
+
+    Parameters
+    ----------
+    ridge : float >= 0
+        Tikhonov penalty (our default 1e-6; the authors' value is not stated).
+    features : {"states", "states_squares"}
+    bias : bool
+        Append a constant feature (not penalised).
+    """
+
+    def __init__(self, ridge: float = 1e-6, features: str = "states", bias: bool = False):
+        self.ridge = check_real("ridge", ridge, low=0)
+        self.features = check_choice("features", features, FEATURES)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise ValueError(f"readout_bias must be a bool, got {bias!r}")
+        self.bias = bool(bias)
+        self.coef_ = None
+
+    def fit(self, states, targets, mask=None, pool: bool = False) -> RidgeReadout:
+        """Fit on ``states (T, B, N)``, ``targets (T, B, d)``; rows where ``mask (T,)`` is True.
+
+        Returns ``self``; ``coef_`` has shape ``(B, n_features, d)`` (``(1, ...)`` if pooled).
+        """
+        states = backend.to_host(states)
+        targets = backend.to_host(targets)
+        if mask is not None:
+            states, targets = states[mask], targets[mask]
+        if states.shape[0] == 0:
+            raise ValueError("the readout has no training rows left after the washout")
+        feats = make_features(states, self.features, self.bias, xp=np)
+        if pool:
+            coef = solve_ridge(feats.reshape(-1, feats.shape[-1]),
+                               targets.reshape(-1, targets.shape[-1]), self.ridge, self.bias)[None]
+        else:
+            coef = np.stack([solve_ridge(feats[:, b], targets[:, b], self.ridge, self.bias)
+                             for b in range(feats.shape[1])])
+        self.coef_ = coef
+        self._coef_dev = backend.asarray(coef)
+        return self
+
+    def coef_for(self, batch: int):
+        """Device weights ``(batch or 1, n_features, d)`` usable for ``batch`` columns."""
+        if self.coef_ is None:
+            raise RuntimeError("the readout is not fitted; call fit() first")
+        k = self.coef_.shape[0]
+        if k not in (1, batch):
+            raise ValueError(f"the readout was fitted for {k} batch columns and cannot serve {batch}")
+        return self._coef_dev
+
+    def predict(self, states):
+        """Outputs ``(T, B, d)`` from states ``(T, B, N)``."""
+        xp = backend.xp()
+        coef = self.coef_for(states.shape[-2])
+        feats = make_features(xp.asarray(states), self.features, self.bias)
+        if coef.shape[0] == 1:
+            return feats @ coef[0]
+        return xp.einsum("tbf,bfd->tbd", feats, coef)
+

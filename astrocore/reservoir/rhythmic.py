@@ -1,0 +1,599 @@
+"""Rhythmic Sharing: an echo state network whose links oscillate (Kang & Losert).
+
+Kang H. & Losert W., "Rhythmic sharing: a bio-inspired paradigm for zero-shot
+adaptive learning in neural networks", arXiv:2502.08644; Phys. Rev. Research
+8, 013267 (2026); equations as in the authors' public example
+(ALGORITHMS.md section 4). Discrete time, one step per sample:
+
+Nodes (``A_n``: the ESN's sparse recurrent matrix; ``o``: elementwise product)::
+
+    n(t+1) = l n(t) + (1 - l) tanh((A_n o M(t)) n(t) + W_in u(t) + b)
+
+Links ``k = (i, j)`` are the nonzeros of ``A_n`` (node ``i`` receives from ``j``),
+in CSR storage order; link ``k`` has a phase ``phi_k`` and modulation::
+
+    M_k(t) = 1 - (m / 2) (1 + sin phi_k(t))                     (in [1 - m, 1])
+
+Link activation (``link_activation="mean"``, the authors': mean over the two
+end nodes)::
+
+    a_k(t) = ((n_i(t) + 1) / 2 + (n_j(t) + 1) / 2) / 2
+
+Local mean phase over the astrocyte graph ``A_phi`` and the activation-gated
+Sakaguchi-Kuramoto update::
+
+    Psi_k(t)    = arg( sum_l A_phi[k, l] exp(i phi_l(t)) / deg_k )
+    phi_k(t+1)  = phi_k(t) + omega_k + sin(Psi_k - phi_k + gamma) (eps1 + eps2 a_k(t))
+
+with ``phi_k(0) ~ U[0, 2 pi)``. Both updates use the time-``t`` quantities
+(synchronous update). Global order parameter, recorded every step::
+
+    R(t) exp(i <Phi>(t)) = (1 / L) sum_k exp(i phi_k(t))
+
+Astrocyte graph, two ways (``astro_graph``):
+
+- ``"links"`` (the authors'): an explicit random link-to-link graph ``A_phi``,
+  each link listening to ``astro_degree`` (50) other links; one step costs
+  ``O(astro_degree x L)``.
+- ``"domains"``: ``n_domains`` astrocytes, each binding a domain ``S_d`` of links
+  (as one astrocyte binds many synapses); every link is bound by
+  ``domains_per_link`` astrocytes ``D(k)``. An astrocyte's mean field is
+  ``Z_d = (1/|S_d|) sum_{l in S_d} exp(i phi_l)`` and a link's local mean phase is
+  ``Psi_k = arg( sum_{d in D(k)} Z_d )``: one step costs ``O(L)``. This equals the
+  ``"links"`` rule with the weighted graph ``A_phi = P^T diag(1/|S_d|) P``
+  (:meth:`RhythmicSharing.astro_adjacency`).
+- a sparse ``(L, L)`` matrix: an explicit (possibly weighted) ``A_phi``.
+
+Normalisation: dividing row ``k`` by ``deg_k`` (or any positive number) does not
+change ``Psi_k``, so no normalisation is applied. Where the local field
+vanishes exactly, ``Psi_k`` is undefined and the coupling term is taken as 0
+(a measure-zero event for the graphs built here).
+
+Where the authors' example (as ALGORITHMS.md records it) is silent, our
+choices, each an option: the recurrent matrix may hold self-loops
+(``self_loops=True``); ``A_phi`` gives every link exactly ``astro_degree``
+distinct neighbours other than itself (a random graph with that mean degree
+could leave a link without neighbours, and its ``Psi`` undefined); no row
+normalisation (it cannot change ``Psi``); the node and phase updates are
+synchronous; the spectral radius is computed deterministically (the
+authors' ARPACK call starts from a random vector); the steering step
+``omega0 = 1e-3`` (small enough to pass within ``phase_tol = 1e-3`` of any
+target) and ``h`` summed over coordinates.
+
+Implementation (what makes a step fast; the numbers are the same as the
+equations up to rounding, checked against a loop-based reference in the tests):
+``sin phi`` and ``cos phi`` come from one SIMD ``tan(phi / 2)`` (half-angle
+formulas); ``sin(Psi - phi) = (F_im cos phi - F_re sin phi) / |F|`` with
+``F = A_phi exp(i phi)``, so no ``arg`` or second ``sin`` is evaluated; the
+modulated weights are written into the CSR ``data`` array in place; the link
+activation is one sparse product with the link-node incidence matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import backend
+from . import topology
+from ._checks import check_choice, check_int, check_interval, check_real, check_seed
+from ._kernels import spmv_acc, to_device_csr
+from .esn import ESN, _Plan, _truth
+from .results import ReservoirRun, ReservoirState
+
+TWO_PI = 2.0 * np.pi
+
+
+class _RhythmicPlan(_Plan):
+    """Batch-major block-diagonal plan with link phases (one block per batch column)."""
+
+    def __init__(self, model: RhythmicSharing, col_seeds: tuple):
+        super().__init__(model, col_seeds, node_major=False)
+        xp = backend.xp()
+        self.model = model
+        if self.batch == 1:  # the parent used the seed's own matrix: copy, its data is rewritten
+            self.W = to_device_csr(model.W_[col_seeds[0]].copy())
+            self.spmv = spmv_acc(self.W)
+        L, B = model.n_links, self.batch
+        self.n_links, self.width_links = L, B * L
+        w0 = xp.asarray(np.concatenate([model.W_[s].data for s in col_seeds]))
+        self.wA = w0 * (1.0 - model.m / 2.0)
+        self.wB = w0 * (model.m / 2.0)
+        scale = model.eps2 / 2.0
+        self.g0 = model.eps1 + model.eps2 / 2.0
+        self.E = to_device_csr(topology.block_diag_csr(
+            [model.incidence_[s] * scale for s in col_seeds]))
+        self.spmv_E = spmv_acc(self.E)
+        omega = np.broadcast_to(np.asarray(model.omega, dtype=float), (L,))
+        self.omega = float(omega[0]) if np.all(omega == omega[0]) else xp.asarray(np.tile(omega, B))
+        self.gamma = model.gamma
+        n = B * L
+        self.phi = xp.zeros(n)
+        self.sc = xp.zeros(2 * n)       # [sin phi | cos phi]
+        self.tbuf, self.qbuf = xp.empty(n), xp.empty(n)
+        self.F = xp.zeros(2 * n)        # [F_re | F_im], F = A_phi exp(i phi)
+        self.P = xp.empty(2 * n)
+        self.u1, self.g = xp.empty(n), xp.empty(n)
+        self._astro = None
+        self.mode = "free"              # "free", "control" (gain/shift arrays) or "frozen"
+        self.gain = self.shift = None
+        self.osum = None                # (T, 2B) records of [sum sin | sum cos] per column
+        self._stale = True
+        self._kernels = None
+
+    # -- astrocyte field, built on first use (frozen phases never need it)
+    def _astro_ops(self):
+        if self._astro is None:
+            m, cols, B, L = self.model, self.col_seeds, self.batch, self.n_links
+            if m.astro_mode == "domains":
+                pw = [sp.diags(topology.domain_weights(m.domains_[s])) @ m.domains_[s] for s in cols]
+                pw = topology.block_diag_csr(pw)
+                pt = topology.block_diag_csr([m.domains_[s].T.tocsr() for s in cols])
+                p2 = topology.block_diag_csr([pw, pw])                  # [s|c] -> [Z_s | Z_c]
+                pt2 = sp.bmat([[None, pt], [pt, None]], format="csr")   # -> [F_re | F_im]
+                pt2.sort_indices()
+                p2d, pt2d = to_device_csr(p2), to_device_csr(pt2)
+                zbuf = backend.xp().zeros(p2.shape[0])
+                self._astro = ("domains", spmv_acc(p2d), spmv_acc(pt2d), zbuf, (p2d, pt2d))
+            elif B > 1 and len(set(cols)) == 1:
+                # one graph shared by all columns: a sparse matrix-matrix product on
+                # link-major copies [cos | sin] (L, 2B), reading A_phi once per step
+                a = to_device_csr(m.astro_[cols[0]])
+                xp = backend.xp()
+                bufs = (xp.empty((L, 2 * B)), xp.empty((L, 2 * B)))
+                self._astro = ("links_shared", spmv_acc(a, 2 * B), None, bufs, a)
+            else:
+                a = to_device_csr(topology.block_diag_csr([m.astro_[s] for s in cols]))
+                self._astro = ("links", spmv_acc(a), None, None, a)
+        return self._astro
+
+    def set_phases(self, phases) -> None:
+        xp = backend.xp()
+        self.phi[:] = xp.asarray(phases, dtype=float).reshape(-1)
+        self._stale = True
+
+    def set_mode(self, mode: str, gain=None, shift=None) -> None:
+        """``"free"``: Kuramoto dynamics; ``"control"``: ``phi += gain * increment + shift``
+        (arrays of length B*L); ``"frozen"``: phases (and link strengths) fixed."""
+        self.mode, self.gain, self.shift = mode, gain, shift
+        self._kernels = None
+
+    def sums(self, row) -> None:
+        """``row[:B] = sum_k sin phi_k``, ``row[B:] = sum_k cos phi_k`` per column (current phases)."""
+        k = self._compile()
+        if self._stale:
+            k["sincos"]()
+        k["sums"](row)
+
+    def step(self, prev, d, x, t: int) -> None:
+        self.run_chunk(d[None], x[None], prev, t)
+
+    def run_chunk(self, drive, tgt, prev, t0: int):
+        """Advance over the rows of ``drive``, writing node states into the rows of ``tgt``."""
+        k = self._compile()
+        return k["frozen" if self.mode == "frozen" else "free"](drive, tgt, prev, t0, self.osum)
+
+    def _compile(self):
+        """Closures with every buffer, kernel and ufunc bound as a local name.
+
+        At small N a step is dozens of tiny array operations, and Python
+        attribute look-ups would cost as much as the arithmetic.
+        """
+        if self._kernels is not None:
+            return self._kernels
+        xp = backend.xp()
+        n, B, L = self.width_links, self.batch, self.n_links
+        phi, sc, t_, q_, F, P, u1, g = (self.phi, self.sc, self.tbuf, self.qbuf, self.F, self.P,
+                                        self.u1, self.g)
+        s_, c_ = sc[:n], sc[n:]
+        sc2, ones = sc.reshape(2 * B, L), xp.ones(L)
+        F_re, F_im, P_lo, P_hi = F[:n], F[n:], P[:n], P[n:]
+        data, wA, wB = self.W.data, self.wA, self.wB
+        mul, sub, add, div, tan, tanh, sqrt, maximum, dot = (
+            xp.multiply, xp.subtract, xp.add, xp.divide, xp.tan, xp.tanh, xp.sqrt, xp.maximum, xp.dot)
+        spmv_W, spmv_E = self.spmv, self.spmv_E
+        leak, g0, omega, gamma = self.leak, self.g0, self.omega, self.gamma
+        cg, sg = float(np.cos(gamma)), float(np.sin(gamma))
+        control = self.mode == "control"
+        gain, shift = self.gain, self.shift
+        plan = self
+
+        def sincos():
+            # sin, cos from t = tan(phi/2): sin = 2t/(1+t^2), cos = 2/(1+t^2) - 1
+            mul(phi, 0.5, out=t_)
+            tan(t_, out=t_)
+            mul(t_, t_, out=q_)
+            add(q_, 1.0, out=q_)
+            div(2.0, q_, out=q_)
+            mul(t_, q_, out=s_)
+            sub(q_, 1.0, out=c_)
+            # A_n o M = w (1 - m/2) - w (m/2) sin phi, into the CSR data in place
+            mul(wB, s_, out=data)
+            sub(wA, data, out=data)
+            plan._stale = False
+
+        def sums(row):
+            dot(sc2, ones, out=row)
+
+        def nodes(prev, d, x):
+            spmv_W(prev, d)
+            if leak == 0.0:
+                tanh(d, out=x)
+            else:
+                tanh(d, out=d)
+                mul(d, 1.0 - leak, out=d)
+                mul(prev, leak, out=x)
+                add(x, d, out=x)
+
+        def frozen(drive, tgt, prev, t0, osum):
+            if plan._stale:
+                sincos()
+            for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
+                if osum is not None:
+                    dot(sc2, ones, out=osum[t])
+                nodes(prev, d, x)
+                prev = x
+            return prev
+
+        if self.mode == "frozen":
+            self._kernels = {"sincos": sincos, "sums": sums, "frozen": frozen}
+            return self._kernels
+
+        kind, op1, op2, zbuf, _ = self._astro_ops()
+        copyto = xp.copyto
+        if kind == "links_shared":
+            scT, FT = zbuf
+            scT_c, scT_s = scT[:, :B], scT[:, B:]
+            s_rows, c_rows, F_rows = s_.reshape(B, L), c_.reshape(B, L), F.reshape(2 * B, L)
+
+        def free(drive, tgt, prev, t0, osum):
+            for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
+                sincos()
+                if osum is not None:
+                    dot(sc2, ones, out=osum[t])
+                nodes(prev, d, x)
+                # activation gate g = eps1 + eps2 a = (eps1 + eps2/2) + (eps2/2) E n(t)
+                g.fill(g0)
+                spmv_E(prev, g)
+                # local field F = A_phi exp(i phi) = [F_re | F_im]
+                F.fill(0.0)
+                if kind == "links":
+                    op1(c_, F_re)
+                    op1(s_, F_im)
+                elif kind == "links_shared":
+                    copyto(scT_c, c_rows.T)
+                    copyto(scT_s, s_rows.T)
+                    FT.fill(0.0)
+                    op1(scT, FT)
+                    copyto(F_rows, FT.T)
+                else:
+                    zbuf.fill(0.0)
+                    op1(sc, zbuf)
+                    op2(zbuf, F)
+                if gamma != 0.0:  # F <- F exp(i gamma)
+                    mul(F_re, cg, out=P_lo)
+                    mul(F_im, sg, out=P_hi)
+                    sub(P_lo, P_hi, out=P_lo)
+                    mul(F_im, cg, out=F_im)
+                    mul(F_re, sg, out=P_hi)
+                    add(F_im, P_hi, out=F_im)
+                    F_re[:] = P_lo
+                # sin(Psi - phi + gamma) = (F_im cos phi - F_re sin phi) / |F|
+                mul(F, sc, out=P)
+                sub(P_hi, P_lo, out=u1)
+                mul(F, F, out=P)
+                add(P_lo, P_hi, out=P_lo)
+                sqrt(P_lo, out=P_lo)
+                maximum(P_lo, 1e-300, out=P_lo)
+                div(u1, P_lo, out=u1)
+                # phi <- phi + omega + sin(...) (eps1 + eps2 a)
+                mul(u1, g, out=u1)
+                add(u1, omega, out=u1)
+                if control:
+                    mul(u1, gain, out=u1)
+                    add(u1, shift, out=u1)
+                add(phi, u1, out=phi)
+                plan._stale = True
+                prev = x
+            return prev
+
+        self._kernels = {"sincos": sincos, "sums": sums, "free": free}
+        return self._kernels
+
+
+class RhythmicSharing(ESN):
+    """Rhythmic Sharing reservoir (Kang & Losert; equations in the module docstring).
+
+    Parameters are those of :class:`ESN` (with the authors' defaults: N = 100,
+    degree 10, spectral radius 0.6, block input layout with scaling 1.2, leak
+    0, bias 0, washout 200) and
+
+    m : float in [0, 1]
+        Modulation depth (0.6).
+    omega : float or array of length n_links
+        Natural frequency per step (0.01).
+    eps1, eps2 : float
+        Coupling gated by activation, ``eps1 + eps2 a_k`` (-0.2, 0.6).
+    gamma : float
+        Sakaguchi phase lag (0).
+    astro_graph : {"links", "domains"} or sparse (n_links, n_links) matrix
+        How the astrocyte graph is defined (module docstring).
+    astro_degree : int
+        Neighbours per link for ``"links"`` (50); for ``"domains"`` the target
+        neighbourhood size that sets the default ``n_domains``.
+    astro_self_loops : bool
+        Whether a link may be its own neighbour in ``"links"`` (default False).
+    n_domains : int or None
+        Astrocytes for ``"domains"``; default ``round(L * dpl**2 / astro_degree)``
+        so that a link shares an astrocyte with about ``astro_degree`` links
+        (``dpl = domains_per_link``).
+    domains_per_link : int
+        Astrocytes binding each link (2: overlapping domains, a connected graph).
+    link_activation : {"mean", "pre", "post"}
+        ``a_k`` from both end nodes (the authors'), the sending node, or the receiving node.
+    """
+
+    model_name = "rhythmic"
+
+    def __init__(self, n_nodes: int = 100, *, degree: float = 10, spectral_radius: float = 0.6,
+                 leak: float = 0.0, bias: float = 0.0, input_scaling: float = 1.2,
+                 input_layout: str = "block", input_density: float = 0.1, n_inputs: int | None = None,
+                 self_loops: bool = True, features: str = "states", readout_bias: bool = False,
+                 ridge: float = 1e-6, washout: int = 200, m: float = 0.6, omega=0.01,
+                 eps1: float = -0.2, eps2: float = 0.6, gamma: float = 0.0, astro_graph="links",
+                 astro_degree: int = 50, astro_self_loops: bool = False, n_domains: int | None = None,
+                 domains_per_link: int = 2, link_activation: str = "mean", seed=0, chunk: int = 256):
+        self.m = check_interval("m", m, 0.0, 1.0)
+        self.eps1 = check_real("eps1", eps1)
+        self.eps2 = check_real("eps2", eps2)
+        self.gamma = check_real("gamma", gamma)
+        self.link_activation = check_choice("link_activation", link_activation,
+                                            topology.LINK_ACTIVATIONS)
+        self.astro_self_loops = bool(astro_self_loops)
+        if sp.issparse(astro_graph) or isinstance(astro_graph, np.ndarray):
+            self.astro_mode = "explicit"
+        else:
+            self.astro_mode = check_choice("astro_graph", astro_graph, ("links", "domains"))
+        self.astro_degree = check_int("astro_degree", astro_degree, low=1)
+        super().__init__(n_nodes, degree=degree, spectral_radius=spectral_radius, leak=leak, bias=bias,
+                         input_scaling=input_scaling, input_layout=input_layout,
+                         input_density=input_density, n_inputs=n_inputs, self_loops=self_loops,
+                         features=features, readout_bias=readout_bias, ridge=ridge, washout=washout,
+                         seed=seed, chunk=chunk)
+        L = self.n_links
+        omega_arr = np.asarray(omega, dtype=float)
+        if omega_arr.ndim == 0:
+            self.omega = check_real("omega", float(omega_arr))
+        elif omega_arr.shape != (L,) or not np.all(np.isfinite(omega_arr)):
+            raise ValueError(f"omega must be a finite float or an array of n_links={L} values, "
+                             f"got shape {omega_arr.shape}")
+        else:
+            self.omega = omega_arr.copy()
+        self.incidence_ = [topology.incidence_matrix(W, self.link_activation) for W in self.W_]
+        self.phases0_ = np.stack([topology.host_rng(s, "phases").uniform(0.0, TWO_PI, L)
+                                  for s in self.seeds_])
+        self.astro_ = self.domains_ = None
+        self.domains_per_link = check_int("domains_per_link", domains_per_link, low=1)
+        if self.astro_mode == "links":
+            if self.astro_degree > (L if self.astro_self_loops else L - 1):
+                raise ValueError(f"astro_degree must be <= the number of links"
+                                 f"{'' if self.astro_self_loops else ' - 1'} "
+                                 f"({L if self.astro_self_loops else L - 1}), got {self.astro_degree}")
+            self.astro_ = [topology.astro_links_graph(L, self.astro_degree,
+                                                      topology.host_rng(s, "astro"),
+                                                      self_loops=self.astro_self_loops)
+                           for s in self.seeds_]
+            self.n_domains = None
+        elif self.astro_mode == "domains":
+            dpl = self.domains_per_link
+            default = max(dpl, int(round(L * dpl * dpl / self.astro_degree)))
+            self.n_domains = default if n_domains is None else check_int(
+                "n_domains", n_domains, low=1, high=L, high_name="the number of links")
+            if dpl > self.n_domains:
+                raise ValueError(f"domains_per_link must be <= n_domains ({self.n_domains}), got {dpl}")
+            self.domains_ = [topology.astro_domains(L, self.n_domains, dpl,
+                                                    topology.host_rng(s, "astro"))
+                             for s in self.seeds_]
+        else:
+            self.astro_ = [_check_astro_matrix(astro_graph, L)] * self.n_reservoirs
+            self.n_domains = None
+
+    model_names = {"links": "rhythmic_links", "domains": "rhythmic_domains",
+                   "explicit": "rhythmic_explicit"}
+
+    def get_params(self) -> dict:
+        params = super().get_params()
+        params.update({"model": self.model_names[self.astro_mode], "m": self.m,
+                       "omega": self.omega if np.ndim(self.omega) == 0 else "per-link array",
+                       "eps1": self.eps1, "eps2": self.eps2, "gamma": self.gamma,
+                       "astro_graph": self.astro_mode, "astro_degree": self.astro_degree,
+                       "astro_self_loops": self.astro_self_loops, "n_domains": self.n_domains,
+                       "domains_per_link": self.domains_per_link,
+                       "link_activation": self.link_activation, "n_links": self.n_links})
+        return params
+
+    def astro_adjacency(self, index: int = 0) -> sp.csr_matrix:
+        """The link-to-link graph ``A_phi`` of reservoir ``index`` (host CSR).
+
+        For ``"domains"`` the graph the domains imply, ``P^T diag(1/|S_d|) P``:
+        passing it as ``astro_graph`` gives the same numbers as ``"domains"``.
+        """
+        if self.astro_mode == "domains":
+            return topology.implied_adjacency(self.domains_[index])
+        return self.astro_[index].copy()
+
+    def _make_plan(self, col_seeds: tuple) -> _RhythmicPlan:
+        return _RhythmicPlan(self, col_seeds)
+
+    # ------------------------------------------------------------------ state
+    def _initial_phases(self, plan: _RhythmicPlan, initial_state, phase_seed=None):
+        if initial_state is not None and initial_state.phases is not None:
+            ph = np.asarray(backend.to_host(initial_state.phases), dtype=float).reshape(-1, self.n_links)
+            return np.broadcast_to(ph, (plan.batch, self.n_links))
+        if phase_seed is None:
+            return self.phases0_[list(plan.col_seeds)]
+        if phase_seed == "steer":
+            draws = [topology.host_rng(s, "steer").uniform(0.0, TWO_PI, self.n_links)
+                     for s in self.seeds_]
+        else:
+            rng = topology.host_rng(int(phase_seed), "steer")
+            draws = [rng.uniform(0.0, TWO_PI, self.n_links) for _ in self.seeds_]
+        return np.stack(draws)[list(plan.col_seeds)]
+
+    def _order(self, osum):
+        """``(R, <Phi>)`` ``(T, B)`` from the recorded sums ``[sum sin | sum cos]``."""
+        osum = backend.to_host(osum)
+        b = osum.shape[1] // 2
+        s, c = osum[:, :b], osum[:, b:]
+        return np.hypot(s, c) / self.n_links, np.arctan2(s, c)
+
+    def _final_state(self, plan, x):
+        return ReservoirState(backend.to_host(plan.nodes(x)).copy(),
+                              backend.to_host(plan.phi).reshape(plan.batch, self.n_links).copy())
+
+    def _teacher_rs(self, plan: _RhythmicPlan, u3, x0, record=True):
+        """Teacher forcing with order records aligned to the states (entry t: phi(t + 1))."""
+        xp = backend.xp()
+        plan.osum = xp.zeros((u3.shape[0] + 1, 2 * plan.batch))
+        try:
+            rec, last = self._teacher(plan, u3, x0, record)
+            plan.sums(plan.osum[-1])
+            self._check_chunk(plan.osum, 0, "order parameter")
+            osum = plan.osum[1:]
+        finally:
+            plan.osum = None
+        return rec, last, osum
+
+    def _closed_rs(self, plan: _RhythmicPlan, x0, horizon, record=True, coef=None):
+        xp = backend.xp()
+        plan.osum = xp.zeros((horizon, 2 * plan.batch))
+        try:
+            pred, rec, last = self._closed_loop(plan, x0, horizon, record, coef)
+            plan.sums(plan.osum[-1])
+            osum = plan.osum
+        finally:
+            plan.osum = None
+        return pred, rec, last, osum
+
+    # ------------------------------------------------------------------ public
+    def run(self, u, *, initial_state: ReservoirState | None = None,
+            record_states: bool = True) -> ReservoirRun:
+        """Drive with ``u (T, d)`` or ``(T, B, d)``; states, ``R`` and ``<Phi>`` per step.
+
+        Starts from zero node states and ``phi(0)`` (or ``initial_state``).
+        Entry ``t`` holds ``n(t + 1)`` and the order parameter of ``phi(t + 1)``.
+        """
+        u3, batched = self._batch_input(u)
+        plan = self._plan(u3.shape[1])
+        plan.set_mode("free")
+        plan.set_phases(self._initial_phases(plan, initial_state))
+        rec, last, osum = self._teacher_rs(plan, u3, self._initial_nodes(plan, initial_state),
+                                           record_states)
+        r, phase = self._order(osum)
+        sq = self._squeeze
+        return ReservoirRun(states=sq(plan.to_batch_major(rec), batched) if record_states else None,
+                            order_R=sq(r, batched), mean_phase=sq(phase, batched), first_index=1,
+                            batched=batched, final_state=self._final_state(plan, last),
+                            params=self.get_params())
+
+    def forecast(self, u_warm, horizon: int, *, steering=None, initial_state=None, truth=None,
+                 record_states: bool = True, target_phase: float = np.pi, n_free: int = 600,
+                 omega0: float = 1e-3, phase_tol: float = 1e-3, error_tol: float = 1e-3,
+                 n_candidates: int = 32, n_settle: int = 100, window: int = 100,
+                 phase_seed=None) -> ReservoirRun:
+        """Warm up on ``u_warm``, optionally select a context by steering, then forecast.
+
+        ``steering=None``: from zero node states and ``phi(0)`` (or
+        ``initial_state``), teacher forcing on ``u_warm`` with free phases, then
+        ``horizon`` closed-loop steps with the phases still following their own
+        dynamics.
+
+        ``steering="authors"`` (the authors' public code; their eqs 14-15):
+        reset node states and re-draw phases (``phase_seed``: None for the
+        model's own steering stream, or an int); teacher-force the observed
+        window ``u_warm``; until step ``n_free`` (600) the phases follow their
+        dynamics; from then on every link phase is shifted rigidly,
+        ``phi <- phi + omega0`` (``R`` stays, ``<Phi>`` sweeps); a column's phases
+        are frozen for good (``M`` fixed) at the first step where
+        ``|<Phi> - target_phase| < phase_tol`` (circular) and the one-step error
+        ``h = ||W_out f(n(t+1)) - u(t+1)||^2 < error_tol`` (1e-3 both). The target
+        is the user's choice (the authors' example uses pi, our default). A
+        column never frozen inside the window is frozen at its end (``info
+        ["converged"]`` False, a ``RuntimeWarning``). Then closed loop.
+
+        ``steering="sweep"`` (a principled variant): teacher-force ``n_free``
+        steps with free phases; then try ``n_candidates`` rigid offsets
+        ``theta_j = 2 pi j / n_candidates`` covering a full turn of ``<Phi>``
+        (``phi <- phi + theta_j``, ``R`` unchanged), in parallel as batch
+        columns with frozen phases: each is teacher-forced ``n_settle`` steps,
+        then forecasts ``window`` steps in closed loop, scored by
+        ``E_j = mean_t ||y_hat - u||^2 / sum_i var(u_i)`` on the same observed data.
+        The offset minimising ``E_j`` is kept (frozen) and teacher forcing
+        continues to the end of ``u_warm``; then closed loop. Needs
+        ``len(u_warm) >= n_free + n_settle + window``.
+
+        Returns a :class:`ReservoirRun` of the forecast (``prediction[h]``
+        estimates ``u[T_w + h]``), with ``warmup`` holding ``R`` and ``<Phi>``
+        over the observed window and ``info`` the steering outcome.
+        """
+        from . import steering as _steering  # noqa: PLC0415
+
+        check_choice("steering", steering, (None, "authors", "sweep"))
+        horizon = check_int("horizon", horizon, low=1)
+        u3, batched = self._batch_input(u_warm, "u_warm")
+        plan = self._plan(u3.shape[1])
+        sq = self._squeeze
+        if steering is None:
+            plan.set_mode("free")
+            plan.set_phases(self._initial_phases(plan, initial_state))
+            _, last, wsum = self._teacher_rs(plan, u3, self._initial_nodes(plan, initial_state),
+                                             record=False)
+            info = {"steering": "none"}
+        else:
+            if initial_state is not None:
+                raise ValueError(f"initial_state must be None with steering={steering!r}: steering "
+                                 "resets the node states and re-draws the phases")
+            phases = self._initial_phases(plan, None, "steer" if phase_seed is None
+                                          else check_seed(phase_seed))
+            kw = dict(n_free=check_int("n_free", n_free, low=0))
+            if steering == "authors":
+                last, wsum, info = _steering.steer_authors(
+                    self, plan, u3, phases, target_phase=check_real("target_phase", target_phase),
+                    omega0=check_real("omega0", omega0), phase_tol=check_real(
+                        "phase_tol", phase_tol, low=0, low_open=True),
+                    error_tol=check_real("error_tol", error_tol, low=0, low_open=True), **kw)
+            else:
+                last, wsum, info = _steering.steer_sweep(
+                    self, plan, u3, phases, n_candidates=check_int("n_candidates", n_candidates, low=1),
+                    n_settle=check_int("n_settle", n_settle, low=0),
+                    window=check_int("window", window, low=1), **kw)
+            plan.set_mode("frozen")
+        wr, wphase = self._order(wsum)
+        pred, rec, final, osum = self._closed_rs(plan, last, horizon, record_states)
+        r, phase = self._order(osum)
+        plan.set_mode("free")
+        warm = ReservoirRun(order_R=sq(wr, batched), mean_phase=sq(wphase, batched), first_index=1,
+                            batched=batched, params=self.get_params())
+        return ReservoirRun(
+            states=sq(plan.to_batch_major(rec), batched) if record_states else None,
+            order_R=sq(r, batched), mean_phase=sq(phase, batched), prediction=sq(pred, batched),
+            truth=_truth(truth, horizon), first_index=u3.shape[0], batched=batched,
+            final_state=self._final_state(plan, final), info=info, params=self.get_params(),
+            warmup=warm)
+
+
+def _check_astro_matrix(graph, n_links: int) -> sp.csr_matrix:
+    mat = sp.csr_matrix(graph, dtype=float)
+    if mat.shape != (n_links, n_links):
+        raise ValueError(f"astro_graph must be a (n_links, n_links) = ({n_links}, {n_links}) matrix, "
+                         f"got shape {mat.shape}")
+    mat.sum_duplicates()
+    mat.eliminate_zeros()
+    mat.sort_indices()
+    if not np.all(np.isfinite(mat.data)) or np.any(mat.data < 0):
+        raise ValueError("astro_graph must have finite, non-negative weights")
+    empty = np.flatnonzero(np.diff(mat.indptr) == 0)
+    if empty.size:
+        raise ValueError(f"astro_graph must give every link at least one neighbour; row {empty[0]} "
+                         "is empty")
+    return mat
