@@ -54,6 +54,7 @@ FIGURES = {}
 
 
 include: "rules/mgd.smk"
+include: "rules/rhythmic.smk"
 
 
 rule all:

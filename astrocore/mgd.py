@@ -38,17 +38,79 @@ With this normalisation every mode's ``G`` has expectation ``g / N`` for the
 true gradient ``g``, so ``G_int`` over ``tau_theta`` steps estimates
 ``(tau_theta / N) g``; ``time`` and ``walsh`` give ``g`` exactly (to
 finite-difference error) after N (``walsh``: M) perturbations.
+
+Smart directions (ALGORITHMS.md section 3): perturbations built from values
+that an astrocyte at a synapse ``i -> j`` can see, the presynaptic activity
+``a_i`` and a postsynaptic error term ``d_j``. Layer ``l`` computes
+``z_l = a_l W_l + b_l`` with ``a_l = h_{l-1}`` (the bias row sees a constant
+input 1, so ``a~ = [a, 1]``); ``M`` is the number of non-input units, ``B``
+the batch size, ``s`` independent signs per unit and per sample. Each draw is
+one forward pass on the batch that returns the per-sample costs ``L_b``;
+``C~_b = (L_b(perturbed) - L_b) / B`` is sample ``b``'s share of the change of
+the batch cost ``C = mean_b L_b``.
+
+- ``node`` (node perturbation): every pre-activation is shifted,
+  ``z_bj <- z_bj + sigma s_bj`` with ``sigma = amplitude / sqrt(M)`` (the
+  perturbation of each sample has norm ``amplitude``). Then
+  ``e_bj = C~_b s_bj / sigma`` is an unbiased estimate of ``dC/dz_bj`` to first
+  order (``C~_b ~ sigma s_b . dC/dz_b`` and ``E[s s^T] = I``; dividing by
+  ``sigma^2`` would be wrong by a factor ``1 / sigma``), and the weight update is
+  the outer product with the presynaptic activity,
+  ``G_W[i, j] = sum_b a_bi e_bj``, ``G_b[j] = sum_b e_bj``. ``layerwise=True`` perturbs one
+  layer per draw, layer ``p mod L`` for draw ``p`` (``sigma = amplitude /
+  sqrt(n_l)``, the estimate times L so that a cycle of L draws is unbiased);
+  ``per_sample=False`` correlates every ``s_b`` with the whole batch's ``C~``
+  only (still unbiased, noisier: what hardware that measures only the batch
+  cost can do).
+- ``activity``: a weight perturbation confined to the rank-one subspace that an
+  astrocyte can generate from local activity, ``W~_l = rho u_b s_b^T`` for
+  sample ``b`` with ``u_b = a~_b / ||a~_b||`` (bias row included) and
+  ``rho = amplitude / sqrt(M)``, mixed with a Bernoulli (code) perturbation
+  ``kappa c`` (``c = +-1`` per parameter, shared by the batch,
+  ``kappa = amplitude / sqrt(N)``):
+  ``theta~_b = sqrt(1 - mix) r_b + sqrt(mix) kappa c`` (``E||theta~_b||^2 =
+  amplitude^2``). The forward pass applies this per-sample weight perturbation
+  exactly (the rank-one part moves ``z_b`` by ``rho (a~_b,pert . u_b) s_b``).
+  The estimate is ``sum_b Sigma_b^+ theta~_b C~_b`` with ``Sigma_b`` the
+  second moment of ``theta~_b``, block-diagonal per output unit with blocks
+  ``(1-mix) rho^2 u_b u_b^T + mix kappa^2 I`` (inverted in closed form,
+  Sherman-Morrison): unbiased to first order for every ``mix`` in [0, 1]
+  (at ``mix = 0`` the pseudo-inverse suffices, because each sample's weight
+  gradient ``a~_b delta_b^T`` lies in the rank-one subspace; ``mix = 1`` is
+  code mode with per-sample costs). At ``mix = 0`` it is node perturbation
+  with a per-sample amplitude ``rho ||a~_b||``.
+- ``astrocyte``: node perturbation whose signs are biased by the astrocyte's
+  own running estimate ``d_j`` of each unit's error signal:
+  ``P(s_bj = sign(d_j)) = (1 + guide) / 2`` (fair where ``d_j = 0``), with
+  ``d <- d + (d_window - d) / tau_d`` after every window, ``d_window`` the
+  window's mean batch-summed node error ``sum_b e_bj`` per draw: a leaky
+  integral, in windows, of the error the unit has been seeing, which the
+  astrocyte can keep from the products ``C~ s_j`` at its own synapses. The
+  estimate ``e_b = C~_b s_b / sigma`` is left uncorrected, so
+  ``E[e_b] = K dC/dz_b`` with ``K = E[s s^T] = (1 - guide^2) I + guide^2 q q^T``,
+  ``q = sign(d)``: positive semi-definite for any ``d``, hence
+  ``E[G] . g >= 0`` and ``E[G]`` is a descent direction on average whatever the
+  trace holds, with extra weight ``guide^2 (q . dC/dz_b) q`` on the error
+  pattern that recent inputs shared (guided evolution strategies,
+  Maheswaranathan et al., ICML 2019, sample along a surrogate gradient the
+  same way). At ``guide = 0`` it is ``node``.
+
+These three are normalised like the multiplexing modes: a step's ``G`` is the
+estimate divided by N, so that ``E[G] = g / N`` for ``node`` and ``activity``
+and ``eta`` and ``tau_theta`` mean the same in every mode.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
 
 from . import backend, metrics
+from .nets import _activate
 from .optim import Optimizer, check_positive
 from .training import (
     MinibatchStream,
@@ -60,7 +122,9 @@ from .training import (
     progress,
 )
 
-MODES = ("time", "frequency", "code", "walsh")
+MULTIPLEXING = ("time", "frequency", "code", "walsh")
+DIRECTIONS = ("node", "activity", "astrocyte")  # smart directions, from local values
+MODES = MULTIPLEXING + DIRECTIONS
 
 
 # -- perturbation generators ----------------------------------------------------------
@@ -177,9 +241,11 @@ class FrequencyPerturbations(Perturbations):
 
 def make_perturbations(mode: str, n_params: int, amplitude: float, generators, dtype,
                        sparsity: float = 0.0) -> Perturbations:
-    """The perturbation generator for ``mode`` (one of :data:`MODES`)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    """The perturbation generator for ``mode`` (one of :data:`MULTIPLEXING`; the
+    smart :data:`DIRECTIONS` depend on the network's activity and are drawn inside
+    the trainer and estimator)."""
+    if mode not in MULTIPLEXING:
+        raise ValueError(f"mode must be one of {MULTIPLEXING} (parameter perturbations), got {mode!r}")
     if mode == "code":
         return CodePerturbations(n_params, amplitude, generators, dtype, sparsity)
     return {"time": TimePerturbations, "walsh": WalshPerturbations,
@@ -287,8 +353,267 @@ class _WindowKernel:
         return G
 
 
+# -- smart directions: perturbations built from values local to a synapse --------------
+SMART_DEFAULTS = {"layerwise": False, "per_sample": True, "mix": 0.0, "guide": 0.5, "tau_d": 10.0}
+_SMART_OWNER = {"per_sample": ("node",), "mix": ("activity",), "guide": ("astrocyte",),
+                "tau_d": ("astrocyte",)}
+
+
+def _smart_options(mode, layerwise=False, per_sample=None, mix=None, guide=None, tau_d=None) -> dict | None:
+    """The validated options of a smart direction; None for the multiplexing modes.
+
+    Each option belongs to the directions named in ``_SMART_OWNER`` (``layerwise``
+    to all three); giving it with another mode is an error, as is a bad value.
+    """
+    if not isinstance(layerwise, (bool, np.bool_)):
+        raise ValueError(f"layerwise must be True or False, got {layerwise!r}")
+    if layerwise and mode not in DIRECTIONS:
+        raise ValueError(f"layerwise applies to modes {DIRECTIONS} only, got mode={mode!r}")
+    given = {"per_sample": per_sample, "mix": mix, "guide": guide, "tau_d": tau_d}
+    for name, value in given.items():
+        if value is not None and mode not in _SMART_OWNER[name]:
+            raise ValueError(f"{name} applies to mode {_SMART_OWNER[name][0]!r} only, got mode={mode!r}")
+    if mode not in DIRECTIONS:
+        return None
+    options = {**SMART_DEFAULTS, "layerwise": bool(layerwise),
+               **{k: v for k, v in given.items() if v is not None}}
+    if not isinstance(options["per_sample"], (bool, np.bool_)):
+        raise ValueError(f"per_sample must be True or False, got {per_sample!r}")
+
+    def real(name, value, ok, allowed):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not ok(value):
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        return float(value)
+
+    options["mix"] = real("mix", options["mix"], lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+    options["guide"] = real("guide", options["guide"], lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+    options["tau_d"] = real("tau_d", options["tau_d"], lambda v: 1.0 <= v < math.inf,
+                            "a finite number >= 1 (windows)")
+    options["per_sample"] = bool(options["per_sample"])
+    return options
+
+
+def _forward_hooked(model, params, X, hook):
+    """``model``'s output with ``z_l <- hook(l, h_{l-1}, z_l)`` applied to every
+    layer's pre-activations (same broadcasting as :meth:`MLP.forward`)."""
+    xp = backend.xp()
+    h = X
+    layers = model.layers(params)
+    for index, (W, b) in enumerate(layers):
+        z = h @ W
+        z += b[..., None, :]
+        z = hook(index, h, z)
+        name = model.output_activation if index == len(layers) - 1 else model.activation
+        h = _activate(name, z, xp)
+    return h
+
+
+def _outer_sum(a, b):
+    """``sum over all middle axes of a_i b_j``: (S, ..., I) and (S, ..., J) -> (S, I, J)."""
+    S = a.shape[0]
+    return a.reshape(S, -1, a.shape[-1]).swapaxes(1, 2) @ b.reshape(S, -1, b.shape[-1])
+
+
+class _SmartKernel:
+    """Evaluates MGD windows for the smart directions (``node``, ``activity``,
+    ``astrocyte``; see the module docstring for their definitions).
+
+    Same contract as :class:`_WindowKernel`: ``window(theta, p_of_t, x_of_t,
+    xb, yb)`` returns the window's ``G_int`` (S, N), normalised so that every
+    step contributes ``g / N`` on average (``g`` the backprop gradient of the
+    step's batch cost) for ``node`` and ``activity``, like the multiplexing
+    modes; ``evaluations`` counts forward passes on a batch (one clean pass
+    per input, one per distinct (perturbation, input) pair). A perturbation
+    draw holds one random sign per sample and unit (S, count, B, M), M the
+    number of non-input units; ``activity`` with ``mix > 0`` adds one
+    Rademacher code per draw (S, count, N), shared by the batch. All pairs of
+    a window go through batched forward passes, CHUNK_BYTES at a time.
+
+    ``trace`` (S, M) is the astrocyte's running error estimate ``d`` per unit
+    (updated after every window in ``astrocyte`` mode, else unused).
+    """
+
+    def __init__(self, model, mode, amplitude, generators, noise=None, *, layerwise, per_sample, mix, guide,
+                 tau_d):
+        xp = backend.xp()
+        self.model, self.mode, self.gens, self.noise = model, mode, generators, noise
+        self.layerwise, self.per_sample, self.mix, self.guide, self.tau_d = layerwise, per_sample, mix, guide, tau_d
+        self.slices = model.layer_slices()
+        self.widths = [n_out for *_, n_out in self.slices]
+        self.offsets = np.cumsum([0, *self.widths])
+        self.n_units = int(self.offsets[-1])
+        self.n_layers = len(self.slices)
+        A, N, M = float(amplitude), model.n_params, self.n_units
+        # per-layer constants of a draw that perturbs that layer: sigma (node, per-unit
+        # amplitude), rho and kappa (activity: rank-one and code entry scales)
+        blocks = [(n_in + 1) * n_out for _, _, n_in, n_out in self.slices]
+        self.sigma = [A / math.sqrt(n if layerwise else M) for n in self.widths]
+        self.rho = list(self.sigma)
+        self.kappa = [A / math.sqrt(nb if layerwise else N) for nb in blocks]
+        r2 = [(1 - mix) * r * r for r in self.rho]
+        k2 = [mix * k * k for k in self.kappa]
+        self.rank_one_gain = [math.sqrt(1 - mix) * r / (a + b) for r, a, b in zip(self.rho, r2, k2)]
+        self.code_gain = [1.0 / b if b else 0.0 for b in k2]
+        self.shrink = [a / (a + b) for a, b in zip(r2, k2)]
+        self.trace = xp.zeros((len(generators), M), dtype=model.dtype)
+        self.evaluations = 0
+        self._p_next, self._cached, self._batch = 0, None, None
+
+    # -- random draws -------------------------------------------------------------
+    def _draw(self, count: int):
+        xp = backend.xp()
+        dtype, B, M = self.model.dtype, self._batch, self.n_units
+        signs, codes = [], []
+        for s, gen in enumerate(self.gens):
+            if self.mode == "astrocyte":
+                p_plus = 0.5 * (1.0 + self.guide * xp.sign(self.trace[s]))
+                signs.append(xp.where(gen.random((count, B, M)) < p_plus, 1.0, -1.0).astype(dtype))
+            else:
+                signs.append(random_signs(gen, (count, B, M), dtype))
+            if self.mode == "activity" and self.mix > 0:
+                codes.append(random_signs(gen, (count, self.model.n_params), dtype))
+        return xp.stack(signs), (xp.stack(codes) if codes else None)
+
+    def _perturbations(self, first: int, last: int):
+        """Draws ``first..last``; ``first`` may repeat the last drawn (held over tau_p steps)."""
+        xp = backend.xp()
+        if first == self._p_next - 1:
+            if last > first:
+                fresh = self._draw(last - first)
+                block = tuple(None if c is None else xp.concatenate([c, f], axis=1)
+                              for c, f in zip(self._cached, fresh))
+            else:
+                block = self._cached
+        elif first == self._p_next:
+            block = self._draw(last - first + 1)
+        else:
+            raise ValueError("perturbations must be requested in increasing order")
+        self._p_next = last + 1
+        self._cached = tuple(None if b is None else b[:, -1:] for b in block)
+        return block
+
+    def _measure(self, losses):
+        """Add each seed's measurement noise to per-sample losses (S, P, B)."""
+        if self.noise is None:
+            return losses
+        xp = backend.xp()
+        return losses + xp.stack([xp.asarray(self.noise(g, losses.shape[1:]), dtype=losses.dtype)
+                                  for g in self.gens])
+
+    # -- one window ---------------------------------------------------------------
+    def window(self, theta, p_of_t, x_of_t, xb, yb):
+        xp = backend.xp()
+        model, L = self.model, self.n_layers
+        S, N = theta.shape
+        x_of_t = x_of_t - x_of_t[0]
+        n_x, B = xb.shape[1], xb.shape[2]
+        if self._batch is None:
+            self._batch = B
+        elif B != self._batch:
+            raise ValueError(f"batch size changed from {self._batch} to {B} within one run")
+        hidden = model.forward(theta[:, None, :], xb, return_hidden=True)  # (S, nX, B, n) per layer
+        loss0 = self._measure(model.per_sample_loss(hidden[-1], yb))
+        self.evaluations += n_x
+        # presynaptic activity a (with the bias's constant input 1), clean: what the astrocyte sees
+        ones = xp.ones((S, n_x, B, 1), dtype=theta.dtype)
+        pre = [xp.concatenate([h, ones], axis=-1) for h in hidden[:-1]]
+        activity = self.mode == "activity"
+        if activity:
+            pre = [a / xp.sqrt(xp.sum(a * a, axis=-1, keepdims=True)) for a in pre]
+        codes_on = activity and self.mix > 0
+        E = [xp.zeros((S, n_x, B, n), dtype=theta.dtype) for n in self.widths]
+        G_code = [xp.zeros((S, n_in + 1, n_out), dtype=theta.dtype) for _, _, n_in, n_out in self.slices] \
+            if codes_on else None
+        steps_on = np.zeros(L)
+        per_pair = S * np.dtype(model.dtype).itemsize * (2 * B * sum(model.sizes) + (N if codes_on else 0))
+        chunk = max(1, _WindowKernel.CHUNK_BYTES // per_pair)
+        for first in range(int(p_of_t[0]), int(p_of_t[-1]) + 1, chunk):
+            last = min(int(p_of_t[-1]), first + chunk - 1)
+            signs, codes = self._perturbations(first, last)
+            lo, hi = np.searchsorted(p_of_t, [first, last + 1])
+            t_p, t_x = p_of_t[lo:hi] - first, x_of_t[lo:hi]
+            pairs, pair_of_t = np.unique(t_p * n_x + t_x, return_inverse=True)
+            pair_p, pair_x = pairs // n_x, pairs % n_x
+            mult = np.bincount(pair_of_t, minlength=len(pairs)).astype(float)
+            ip, ix = xp.asarray(pair_p), xp.asarray(pair_x)
+            s_pairs = signs[:, ip]
+            if self.layerwise:
+                on = [((first + pair_p) % L == index).astype(float) for index in range(L)]
+            else:
+                on = [np.ones(len(pairs)) for _ in range(L)]
+            for index in range(L):
+                steps_on[index] += float(mult @ on[index])
+            spread = L if self.layerwise else 1
+            xs, ys = xb[:, ix], yb[:, ix]
+            params = theta[:, None, :]
+            if codes_on:
+                scale = np.zeros((len(pairs), N))
+                for index, (w, b, _, _) in enumerate(self.slices):
+                    scale[:, w.start:b.stop] = (math.sqrt(self.mix) * self.kappa[index] * on[index])[:, None]
+                code_pert = codes[:, ip] * xp.asarray(scale, dtype=theta.dtype)
+                params = params + code_pert
+            u_pairs = [a[:, ix] for a in pre] if activity else None
+
+            def hook(index, h, z, s_pairs=s_pairs, on=on, u_pairs=u_pairs):
+                s_l = s_pairs[..., self.offsets[index]:self.offsets[index + 1]]
+                if activity:
+                    if self.mix == 1.0:
+                        return z
+                    u = u_pairs[index]
+                    reach = xp.sum(h * u[..., :-1], axis=-1) + u[..., -1]  # a_pert . u: rank-one weight step
+                    amp = xp.asarray(math.sqrt(1 - self.mix) * self.rho[index] * on[index], dtype=z.dtype)
+                    return z + (amp[None, :, None] * reach)[..., None] * s_l
+                amp = xp.asarray(self.sigma[index] * on[index], dtype=z.dtype)
+                return z + amp[None, :, None, None] * s_l
+
+            out = _forward_hooked(model, params, xs, hook)
+            loss = self._measure(model.per_sample_loss(out, ys))
+            self.evaluations += len(pairs)
+            c = (loss - loss0[:, ix]) / B  # each sample's share of the batch-cost change
+            if not self.per_sample:
+                c = xp.broadcast_to(xp.sum(c, axis=-1, keepdims=True), c.shape)
+            c = c * xp.asarray(mult, dtype=c.dtype)[None, :, None]
+            onehot = xp.asarray(np.eye(n_x)[pair_x], dtype=theta.dtype) if n_x > 1 else None
+            for index in range(L):
+                s_l = s_pairs[..., self.offsets[index]:self.offsets[index + 1]]
+                gain = self.rank_one_gain[index] if activity else 1.0 / self.sigma[index]
+                coef = xp.asarray(spread * gain * on[index], dtype=c.dtype)
+                if gain:
+                    e = (c * coef[None, :, None])[..., None] * s_l  # node errors e = C~ s / sigma
+                    if n_x == 1:
+                        E[index] += xp.sum(e, axis=1, keepdims=True)
+                    else:
+                        E[index] += xp.moveaxis(xp.tensordot(e, onehot, axes=([1], [0])), -1, 1)
+                if codes_on:
+                    w, b, n_in, n_out = self.slices[index]
+                    block = code_pert[..., w.start:b.stop].reshape(S, len(pairs), n_in + 1, n_out)
+                    cg = c * xp.asarray(spread * self.code_gain[index] * on[index], dtype=c.dtype)[None, :, None]
+                    u = u_pairs[index]
+                    G_code[index] += xp.einsum("sp,spij->sij", xp.sum(cg, axis=-1), block)
+                    if self.shrink[index]:
+                        uc = u @ block  # (S, P, B, n_out): u_b^T C per sample
+                        G_code[index] -= self.shrink[index] * _outer_sum(cg[..., None] * u, uc)
+        G = xp.zeros_like(theta)
+        for index, (w, b, _, _) in enumerate(self.slices):
+            block = _outer_sum(pre[index], E[index])
+            if codes_on:
+                block = block + G_code[index]
+            G[:, w] = block[:, :-1].reshape(S, -1)
+            G[:, b] = block[:, -1]
+        G /= N
+        if self.mode == "astrocyte":
+            for index in range(L):
+                if steps_on[index]:
+                    lo_u, hi_u = self.offsets[index], self.offsets[index + 1]
+                    mean_error = xp.sum(E[index], axis=(1, 2)) / steps_on[index]
+                    self.trace[:, lo_u:hi_u] += (mean_error - self.trace[:, lo_u:hi_u]) / self.tau_d
+        return G
+
+
 def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations: int | None = None,
-                      amplitude: float = 1e-3, seed: int = 0, sparsity: float = 0.0, cost_noise=None):
+                      amplitude: float = 1e-3, seed: int = 0, sparsity: float = 0.0, cost_noise=None,
+                      layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
+                      guide: float | None = None, error_trace=None):
     """One MGD gradient estimate from ``K = n_perturbations`` perturbations.
 
     All K perturbed costs are evaluated on the same batch (X, Y) in batched
@@ -301,6 +626,16 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     ``walsh`` at K = 2^ceil(log2 N); for ``frequency`` take K a multiple of the
     period 2N + 2. ``C0`` subtraction stands for an ideal high-pass here.
     ``K`` defaults to N. Returns an array (N,).
+
+    The smart directions (``node``, ``activity``, ``astrocyte``; module
+    docstring) take K draws on the same batch the same way, each one forward
+    pass, and are scaled alike: ``node`` and ``activity`` are unbiased to first
+    order in the amplitude (``layerwise``: for K a multiple of the number of
+    layers), ``astrocyte`` estimates a positive semi-definite preconditioning
+    of the gradient. Options: ``layerwise`` (all three), ``per_sample``
+    (node), ``mix`` (activity), ``guide`` (astrocyte) and ``error_trace``
+    (astrocyte: the running error estimate ``d`` per non-input unit, shape
+    (M,), that biases the signs; default zeros, i.e. fair signs).
     """
     xp = backend.xp()
     theta = xp.asarray(theta, dtype=model.dtype)
@@ -309,11 +644,23 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     X, Y = xp.asarray(X, dtype=model.dtype), xp.asarray(Y, dtype=model.dtype)
     model._check_xy(X, Y)
     _check_common(mode, amplitude, sparsity)
+    smart = _smart_options(mode, layerwise, per_sample, mix, guide)
     K = model.n_params if n_perturbations is None else check_positive(
         "n_perturbations", n_perturbations, integer=True)
     gens = [backend.rng(seed)]
-    perts = make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
-    kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise))
+    if error_trace is not None and mode != "astrocyte":
+        raise ValueError(f"error_trace applies to mode 'astrocyte' only, got mode={mode!r}")
+    if smart is None:
+        perts = make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
+        kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise))
+    else:
+        kernel = _SmartKernel(model, mode, amplitude, gens, _noise_fn(cost_noise), **smart)
+        if error_trace is not None:
+            trace = xp.asarray(error_trace, dtype=model.dtype)
+            if trace.shape != (kernel.n_units,) or not bool(xp.all(xp.isfinite(trace))):
+                raise ValueError(f"error_trace must be a finite array of shape ({kernel.n_units},) (one value "
+                                 f"per non-input unit), got shape {tuple(trace.shape)}")
+            kernel.trace = trace[None].copy()
     G = kernel.window(theta[None], np.arange(K), np.zeros(K, dtype=np.int64), X[None, None], Y[None, None])
     return G[0] * (model.n_params / K)
 
@@ -345,7 +692,9 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
           tau_p: int = 1, tau_x: int = 1, tau_theta: int = 1, steps: int = 1000, seed=0,
           batch_size: int | None = 1, optimizer: str = "sgd", analog: bool = False,
           highpass: bool | None = None, tau_hp: float | None = None, sparsity: float = 0.0,
-          cost_noise=None, eval_every: int | None = None, grad_cosine: bool = False) -> xr.Dataset:
+          cost_noise=None, eval_every: int | None = None, grad_cosine: bool = False,
+          layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
+          guide: float | None = None, tau_d: float | None = None) -> xr.Dataset:
     """Train ``model`` on ``data`` with MGD; return trajectories by step.
 
     Parameters follow ALGORITHMS.md section 2 (see the module docstring):
@@ -369,12 +718,20 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     seed) and, with ``grad_cosine``, the cosine between ``G_int`` and the
     backprop gradient over the same inputs.
 
+    The smart directions (``mode`` node, activity or astrocyte; module
+    docstring) run through the same windows and optimiser, discrete mode or
+    analog mode with ``highpass=False`` (they measure ``C0`` per sample), with
+    their options ``layerwise`` (all three), ``per_sample`` (node), ``mix``
+    (activity), ``guide`` and ``tau_d`` (astrocyte); ``cost_noise`` is then
+    added to every per-sample cost measurement.
+
     Raises FloatingPointError naming the step and settings if the cost
     becomes NaN or infinite.
     """
     seeds = as_seed_list(seed)
     check_fits(model, data)
     _check_common(mode, amplitude, sparsity)
+    smart = _smart_options(mode, layerwise, per_sample, mix, guide, tau_d)
     check_positive("eta", eta)
     tau_p, tau_x, tau_theta = (check_positive(name, value, integer=True) for name, value in
                                (("tau_p", tau_p), ("tau_x", tau_x), ("tau_theta", tau_theta)))
@@ -383,11 +740,14 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
         check_positive("tau_hp", tau_hp)
     noise = _noise_fn(cost_noise)
     highpass = bool(analog) if highpass is None else bool(highpass)
+    if smart is not None and highpass:
+        raise ValueError(f"highpass applies to modes {MULTIPLEXING} only; mode {mode!r} measures C0 per "
+                         f"sample: pass highpass=False (analog={analog!r})")
     xp = backend.xp()
     N, S = model.n_params, len(seeds)
     gens = [backend.rng(s) for s in seeds]
     theta = xp.stack([model.init_params(seed=s) for s in seeds])
-    perts = make_perturbations(mode, N, amplitude, gens, model.dtype, sparsity)
+    perts = None if smart else make_perturbations(mode, N, amplitude, gens, model.dtype, sparsity)
     if tau_hp is None:
         tau_hp = perts.period if mode == "frequency" else tau_theta
     stream = MinibatchStream(data.n_train, batch_size, gens)
@@ -397,13 +757,14 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
                 "tau_theta": tau_theta, "optimizer": optimizer, "analog": analog}
     attrs = {"method": "mgd", **settings, "steps": steps, "batch_size": stream.batch_size,
              "highpass": highpass, "tau_hp": tau_hp, "sparsity": sparsity,
-             "cost_noise": "none" if noise is None else repr(cost_noise)}
+             "cost_noise": "none" if noise is None else repr(cost_noise), **(smart or {})}
     recorder = TrajectoryRecorder(model, data, seeds, with_cosine=grad_cosine)
     window = 1 if analog else tau_theta
     checkpoints = eval_steps(steps, eval_every, stride=window)
     initial = recorder.record(0, theta, 0)
     filt = _Highpass(tau_hp, S) if highpass else None
-    kernel = _WindowKernel(model, perts, gens, noise, filt)
+    kernel = _WindowKernel(model, perts, gens, noise, filt) if smart is None else \
+        _SmartKernel(model, mode, amplitude, gens, noise, **smart)
     G_int = xp.zeros((S, N), dtype=model.dtype)
 
     def run_window(t0: int, length: int, want_cosine: bool):

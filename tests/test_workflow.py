@@ -13,10 +13,13 @@ import yaml
 from astrocore import store
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep"]
+FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep", "regime_detection",
+           "rhythmic_schematic"]
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
                         "cost_evaluations", "wall_seconds"],
+    "regime_detection": ["system", "method", "accuracy_all_steps", "accuracy_outside_transitions",
+                         "detection_delay_median"],
 }
 
 
@@ -114,6 +117,8 @@ def _quick_config() -> dict:
     ("mgd_gradient_run", "mgd_gradient", {"modes"}),
     ("mgd_vs_backprop_run", "mgd_vs_backprop", {"datasets", "methods", "sizes"}),
     ("mgd_sweep_run", "mgd_sweep", {"tau_theta", "eta", "target_accuracy"}),
+    ("rhythmic_regimes_run", "rhythmic_regimes", {"cases", "warmup", "transition", "std_window", "norm_window",
+                                                  "smooth_window", "persist"}),
 ])
 def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):
     """A notebook run with its own defaults reproduces the quick workflow's point."""

@@ -1,0 +1,262 @@
+"""Smart perturbation directions (node, activity, astrocyte) against backprop gradients."""
+
+import numpy as np
+import pytest
+
+from astrocore import datasets, metrics, mgd
+from astrocore.nets import MLP
+
+
+@pytest.fixture(scope="module")
+def problem():
+    model = MLP([4, 5, 3], activation="tanh", loss="cross_entropy", seed=2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    theta = model.init_params()
+    return model, theta, X, Y, model.gradient(theta, X, Y)
+
+
+def _mean_estimate(model, theta, X, Y, draws, K=64, amplitude=1e-5, **kwargs):
+    return np.mean([mgd.estimate_gradient(model, theta, X, Y, n_perturbations=K, amplitude=amplitude, seed=s,
+                                          **kwargs) for s in range(draws)], axis=0)
+
+
+def _rel_err(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+# -- unbiasedness --------------------------------------------------------------------
+@pytest.mark.parametrize("options", [{}, {"layerwise": True}, {"per_sample": False}])
+def test_node_perturbation_is_unbiased(problem, options):
+    model, theta, X, Y, g = problem
+    mean = _mean_estimate(model, theta, X, Y, 200, mode="node", **options)
+    assert metrics.cosine(mean, g) > 0.99
+    assert _rel_err(mean, g) < 0.15  # the scale too, not only the direction
+
+
+@pytest.mark.parametrize("amplitude", [1e-6, 1e-3])
+def test_node_errors_are_scaled_by_one_over_the_amplitude(problem, amplitude):
+    """e = C~ s / sigma estimates dC/dz whatever the amplitude (C~ s / sigma^2 would not)."""
+    model, theta, X, Y, g = problem
+    mean = _mean_estimate(model, theta, X, Y, 50, amplitude=amplitude, mode="node")
+    assert np.linalg.norm(mean) / np.linalg.norm(g) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("options, draws, K", [
+    ({}, 200, 64), ({"mix": 0.3}, 100, 1024), ({"mix": 1.0}, 200, 64), ({"layerwise": True, "mix": 0.5}, 100, 1024),
+])
+def test_activity_perturbation_is_unbiased(problem, options, draws, K):
+    model, theta, X, Y, g = problem
+    mean = _mean_estimate(model, theta, X, Y, draws, K=K, mode="activity", **options)
+    assert metrics.cosine(mean, g) > 0.99
+    assert _rel_err(mean, g) < 0.15
+
+
+def test_activity_perturbations_live_in_the_rank_one_subspace_of_local_activity(problem):
+    """With mix = 0, one sample and one draw, each layer's weight estimate is rank one
+    with columns along the presynaptic activity a~ = [a, 1]."""
+    model, theta, X, Y, _ = problem
+    est = mgd.estimate_gradient(model, theta, X[:1], Y[:1], mode="activity", n_perturbations=1, amplitude=1e-5,
+                                seed=3)
+    hidden = model.forward(theta, X[:1], return_hidden=True)
+    for (w, b, n_in, n_out), a in zip(model.layer_slices(), hidden[:-1]):
+        block = np.vstack([est[w].reshape(n_in, n_out), est[b]])
+        assert np.linalg.matrix_rank(block, tol=1e-9 * np.abs(block).max()) == 1
+        a_tilde = np.append(a[0], 1.0)
+        column = block[:, np.argmax(np.abs(block).sum(axis=0))]
+        assert abs(metrics.cosine(column, a_tilde)) == pytest.approx(1.0, abs=1e-9)
+
+
+# -- astrocyte: biased, but a descent direction ----------------------------------------
+def test_astrocyte_estimate_is_the_gradient_preconditioned_by_the_sign_second_moment():
+    """One layer: E[G_W] = sum_b a~_b (K delta_b)^T with K = (1 - q^2) I + q^2 sgn(d) sgn(d)^T."""
+    model = MLP([4, 3], loss="cross_entropy", seed=1)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
+    theta = model.init_params()
+    trace, guide = np.array([0.3, -1.0, 0.2]), 0.8
+    delta = model.output_error(model.forward(theta, X), Y) / len(X)
+    q = np.sign(trace)
+    K = (1 - guide**2) * np.eye(3) + guide**2 * np.outer(q, q)
+    expected = np.vstack([np.hstack([X, np.ones((6, 1))]).T @ (delta @ K)])  # (n_in + 1, n_out)
+    expected = np.concatenate([expected[:-1].ravel(), expected[-1]])
+    mean = _mean_estimate(model, theta, X, Y, 100, mode="astrocyte", guide=guide, error_trace=trace)
+    g = model.gradient(theta, X, Y)
+    assert metrics.cosine(mean, expected) > 0.99 and _rel_err(mean, expected) < 0.1
+    assert metrics.cosine(expected, g) < 0.99  # the bias is real
+
+
+@pytest.mark.parametrize("trace_seed", [0, 1, 2])
+@pytest.mark.parametrize("options", [{"guide": 0.9}, {"guide": 0.6, "layerwise": True}])
+def test_astrocyte_direction_descends_on_average_for_any_error_trace(problem, trace_seed, options):
+    model, theta, X, Y, g = problem
+    trace = np.random.default_rng(trace_seed).normal(size=sum(model.sizes[1:]))
+    mean = _mean_estimate(model, theta, X, Y, 60, mode="astrocyte", error_trace=trace, **options)
+    assert float(metrics.cosine(mean, g)) > 0.2
+
+
+def test_astrocyte_without_a_trace_is_unbiased(problem):
+    model, theta, X, Y, g = problem
+    mean = _mean_estimate(model, theta, X, Y, 200, mode="astrocyte")
+    assert metrics.cosine(mean, g) > 0.99
+
+
+def test_astrocyte_training_keeps_descending(digits):
+    """Every recorded window's update has a positive cosine to backprop's, and the cost falls."""
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy")
+    ds = mgd.train(model, digits, mode="astrocyte", guide=0.9, tau_d=3, eta=3e-3, amplitude=1e-2, steps=1000,
+                   tau_theta=10, tau_x=10, optimizer="adam", seed=[0, 1], batch_size=32, grad_cosine=True,
+                   eval_every=100)
+    assert float(ds.grad_cosine.isel(step=slice(1, None)).min()) > 0
+    assert (ds.cost.isel(step=-1) < 0.9 * ds.cost.isel(step=0)).all()
+    assert ds.attrs["guide"] == 0.9 and ds.attrs["tau_d"] == 3.0
+
+
+# -- trainer ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def xor():
+    return datasets.parity(2), MLP([2, 4, 1], activation="sigmoid", loss="mse", seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return datasets.digits()
+
+
+def test_node_perturbation_beats_code_mode_at_equal_cost_evaluations(digits):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy")
+    kw = dict(eta=3e-3, amplitude=1e-2, tau_theta=10, tau_x=10, batch_size=32, steps=3000, optimizer="adam",
+              seed=[0, 1], eval_every=3000)
+    code = mgd.train(model, digits, mode="code", **kw)
+    node = mgd.train(model, digits, mode="node", **kw)
+    np.testing.assert_array_equal(code.cost_evaluations.values, node.cost_evaluations.values)
+    assert int(node.cost_evaluations[-1]) == 300 * 11  # 300 windows: C0 plus 10 perturbed passes each
+    assert float(node.test_accuracy.isel(step=-1).min()) > float(code.test_accuracy.isel(step=-1).max()) + 0.1
+
+
+def test_node_window_equals_the_step_by_step_algorithm():
+    """Held perturbations (tau_p = 2) and inputs (tau_x = 3) in windows of 5 steps give the
+    numbers of a step-by-step loop with one hand-written perturbed forward pass per step."""
+    data = datasets.parity(3)
+    model = MLP([3, 3, 1], activation="sigmoid", loss="mse", seed=0)
+    ds = mgd.train(model, data, mode="node", eta=0.7, amplitude=0.05, tau_p=2, tau_x=3, tau_theta=5, batch_size=2,
+                   steps=40, seed=9, eval_every=40)
+    np.testing.assert_allclose(ds.theta.sel(seed=9).values, _node_reference(model, data), rtol=1e-10)
+
+
+def _node_reference(model, data):
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    gen = np.random.default_rng(9)
+    theta = model.init_params(seed=9)
+    stream = mgd.MinibatchStream(data.n_train, 2, [gen])
+    M, N = 4, model.n_params
+    sigma = 0.05 / np.sqrt(M)
+    cached, p_next = None, 0
+
+    def forward(theta, x, s=None):
+        hs, h = [x], x
+        for index, (W, b) in enumerate(model.layers(theta)):
+            z = h @ W + b
+            if s is not None:
+                z = z + sigma * s[:, [0, 1, 2]] if index == 0 else z + sigma * s[:, [3]]
+            h = sig(z)
+            hs.append(h)
+        return hs
+
+    for t0 in range(0, 40, 5):
+        t = np.arange(t0, t0 + 5)
+        p, x = t // 2, t // 3
+        rows = stream.indices(x[0], x[-1] - x[0] + 1)[0]
+        count = p[-1] - p_next + 1
+        fresh = mgd.random_signs(gen, (count, 2, M), "float64") if count > 0 else np.empty((0, 2, M))
+        block = np.concatenate([cached, fresh]) if p[0] < p_next else fresh
+        p_next, cached = p[-1] + 1, block[-1:]
+        G = np.zeros(N)
+        for step in range(5):
+            xb, yb = data.x_train[rows[x[step] - x[0]]], data.y_train[rows[x[step] - x[0]]]
+            s = block[p[step] - p[0]]
+            clean = forward(theta, xb)
+            loss0 = 0.5 * np.sum((clean[-1] - yb) ** 2, axis=1)
+            loss = 0.5 * np.sum((forward(theta, xb, s)[-1] - yb) ** 2, axis=1)
+            c = (loss - loss0) / 2
+            errors = [c[:, None] * s[:, :3] / sigma, c[:, None] * s[:, 3:] / sigma]
+            for (w, b, _, _), a, e in zip(model.layer_slices(), clean[:-1], errors):
+                G[w] += (a.T @ e).ravel()
+                G[b] += e.sum(axis=0)
+        theta = theta - 0.7 * G / N
+    return theta
+
+
+@pytest.mark.parametrize("mode, options", [("node", {"layerwise": True}), ("activity", {"mix": 0.5}),
+                                           ("astrocyte", {})])
+def test_same_seed_same_numbers_and_seeds_are_independent(xor, mode, options):
+    data, model = xor
+    kw = dict(mode=mode, eta=1.0, amplitude=0.05, steps=300, tau_theta=3, tau_x=2, batch_size=2, eval_every=100,
+              **options)
+    both = mgd.train(model, data, seed=[4, 7], **kw)
+    again = mgd.train(model, data, seed=[4, 7], **kw)
+    alone = mgd.train(model, data, seed=7, **kw)
+    np.testing.assert_array_equal(both.theta.values, again.theta.values)
+    np.testing.assert_array_equal(both.theta.sel(seed=7).values, alone.theta.sel(seed=7).values)
+
+
+def test_cost_noise_reaches_the_per_sample_costs(xor):
+    data, model = xor
+    kw = dict(mode="node", eta=1.0, amplitude=0.05, steps=200, seed=0, batch_size=None)
+    clean = mgd.train(model, data, **kw)
+    noisy = mgd.train(model, data, cost_noise=1e-3, **kw)
+    noisy2 = mgd.train(model, data, cost_noise=lambda g, shape: 1e-3 * g.standard_normal(shape), **kw)
+    assert not np.array_equal(clean.theta.values, noisy.theta.values)
+    np.testing.assert_array_equal(noisy.theta.values, noisy2.theta.values)
+
+
+def test_analog_mode_without_highpass_trains(xor):
+    data, model = xor
+    ds = mgd.train(model, data, mode="node", eta=5.0, amplitude=0.05, steps=3000, seed=0, analog=True,
+                   highpass=False, tau_theta=5, batch_size=None)
+    assert float(ds.cost.isel(step=-1, seed=0)) < 0.5 * float(ds.cost.isel(step=0, seed=0))
+
+
+# -- parameters ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "node", "layerwise": 1}, "layerwise must be True or False, got 1"),
+    ({"mode": "code", "layerwise": True}, "layerwise applies to modes"),
+    ({"mode": "node", "per_sample": "yes"}, "per_sample must be True or False, got 'yes'"),
+    ({"mode": "activity", "per_sample": False}, "per_sample applies to mode 'node' only"),
+    ({"mode": "activity", "mix": 1.5}, r"mix must be a number in \[0, 1\], got 1.5"),
+    ({"mode": "activity", "mix": float("nan")}, r"mix must be a number in \[0, 1\], got nan"),
+    ({"mode": "activity", "mix": True}, "mix must be a number"),
+    ({"mode": "node", "mix": 0.5}, "mix applies to mode 'activity' only, got mode='node'"),
+    ({"mode": "astrocyte", "guide": 1.0}, r"guide must be a number in \[0, 1\), got 1.0"),
+    ({"mode": "astrocyte", "guide": -0.1}, r"guide must be a number in \[0, 1\)"),
+    ({"mode": "code", "guide": 0.5}, "guide applies to mode 'astrocyte' only"),
+    ({"mode": "astrocyte", "tau_d": 0.5}, r"tau_d must be a finite number >= 1 \(windows\), got 0.5"),
+    ({"mode": "astrocyte", "tau_d": float("inf")}, "tau_d must be a finite number >= 1"),
+    ({"mode": "node", "tau_d": 10}, "tau_d applies to mode 'astrocyte' only"),
+    ({"mode": "node", "analog": True}, "highpass applies to modes .* pass highpass=False"),
+    ({"mode": "activity", "highpass": True}, "highpass applies to modes"),
+    ({"mode": "node", "sparsity": 0.5}, "sparsity applies to mode 'code'"),
+])
+def test_bad_smart_parameters_are_rejected(xor, kwargs, message):
+    data, model = xor
+    with pytest.raises(ValueError, match=message):
+        mgd.train(model, data, **{"steps": 10, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "astrocyte", "error_trace": np.zeros(3)}, r"error_trace must be a finite array of shape \(8,\)"),
+    ({"mode": "astrocyte", "error_trace": np.full(8, np.nan)}, "error_trace must be a finite array"),
+    ({"mode": "node", "error_trace": np.zeros(8)}, "error_trace applies to mode 'astrocyte' only"),
+    ({"mode": "activity", "mix": -0.1}, "mix must be a number in"),
+    ({"mode": "node", "layerwise": "all"}, "layerwise must be True or False"),
+])
+def test_estimator_rejects_bad_smart_parameters(problem, kwargs, message):
+    model, theta, X, Y, _ = problem
+    with pytest.raises(ValueError, match=message):
+        mgd.estimate_gradient(model, theta, X, Y, **kwargs)
+
+
+def test_smart_directions_are_not_parameter_perturbation_generators():
+    with pytest.raises(ValueError, match="mode must be one of .*parameter perturbations.*'node'"):
+        mgd.make_perturbations("node", 10, 0.1, [np.random.default_rng(0)], "float64")
