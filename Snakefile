@@ -55,6 +55,8 @@ FIGURES = {}
 
 include: "rules/mgd.smk"
 include: "rules/rhythmic.smk"
+include: "rules/bench.smk"
+include: "rules/smart.smk"
 
 
 rule all:

@@ -71,14 +71,21 @@ the batch cost ``C = mean_b L_b``.
   ``theta~_b = sqrt(1 - mix) r_b + sqrt(mix) kappa c`` (``E||theta~_b||^2 =
   amplitude^2``). The forward pass applies this per-sample weight perturbation
   exactly (the rank-one part moves ``z_b`` by ``rho (a~_b,pert . u_b) s_b``).
-  The estimate is ``sum_b Sigma_b^+ theta~_b C~_b`` with ``Sigma_b`` the
-  second moment of ``theta~_b``, block-diagonal per output unit with blocks
-  ``(1-mix) rho^2 u_b u_b^T + mix kappa^2 I`` (inverted in closed form,
-  Sherman-Morrison): unbiased to first order for every ``mix`` in [0, 1]
-  (at ``mix = 0`` the pseudo-inverse suffices, because each sample's weight
-  gradient ``a~_b delta_b^T`` lies in the rank-one subspace; ``mix = 1`` is
-  code mode with per-sample costs). At ``mix = 0`` it is node perturbation
-  with a per-sample amplitude ``rho ||a~_b||``.
+  Each sample's weight gradient ``a~_b delta_b^T`` lies in the subspace
+  ``{u_b x v}`` that the astrocyte knows, so the estimate is projected onto
+  it: ``sum_b P_b Sigma_b^-1 theta~_b C~_b`` with ``Sigma_b`` the second
+  moment of ``theta~_b`` (per output unit ``(1-mix) rho^2 u_b u_b^T + mix
+  kappa^2 I``) and ``P_b`` the projection on ``u_b``; as ``u_b`` is an
+  eigenvector of ``Sigma_b`` (eigenvalue ``lam = (1-mix) rho^2 + mix
+  kappa^2``) this is ``G_W = sum_b u_b (x) e_b`` with
+  ``e_b = C~_b (u_b^T theta~_b) / lam``: an outer product of local activity
+  with a postsynaptic term, unbiased to first order for every ``mix`` in
+  [0, 1] (``E[P Sigma^-1 theta~ theta~^T] g_b = P g_b = g_b``). Without the
+  projection the unbiased estimate ``Sigma_b^-1 theta~_b C~_b`` would spend
+  its variance on the orthogonal complement, where the gradient is zero
+  (``1 / mix`` times code mode's noise there). At ``mix = 0`` it is node
+  perturbation with a per-sample amplitude ``rho ||a~_b||``; at ``mix = 1``,
+  Bernoulli weight perturbations read out through the activity subspace.
 - ``astrocyte``: node perturbation whose signs are biased by the astrocyte's
   own running estimate ``d_j`` of each unit's error signal:
   ``P(s_bj = sign(d_j)) = (1 + guide) / 2`` (fair where ``d_j = 0``), with
@@ -450,11 +457,8 @@ class _SmartKernel:
         self.sigma = [A / math.sqrt(n if layerwise else M) for n in self.widths]
         self.rho = list(self.sigma)
         self.kappa = [A / math.sqrt(nb if layerwise else N) for nb in blocks]
-        r2 = [(1 - mix) * r * r for r in self.rho]
-        k2 = [mix * k * k for k in self.kappa]
-        self.rank_one_gain = [math.sqrt(1 - mix) * r / (a + b) for r, a, b in zip(self.rho, r2, k2)]
-        self.code_gain = [1.0 / b if b else 0.0 for b in k2]
-        self.shrink = [a / (a + b) for a, b in zip(r2, k2)]
+        # activity: u_b is an eigenvector of the second moment of theta~_b with eigenvalue lam
+        self.lam = [(1 - mix) * r * r + mix * k * k for r, k in zip(self.rho, self.kappa)]
         self.trace = xp.zeros((len(generators), M), dtype=model.dtype)
         self.evaluations = 0
         self._p_next, self._cached, self._batch = 0, None, None
@@ -522,8 +526,6 @@ class _SmartKernel:
             pre = [a / xp.sqrt(xp.sum(a * a, axis=-1, keepdims=True)) for a in pre]
         codes_on = activity and self.mix > 0
         E = [xp.zeros((S, n_x, B, n), dtype=theta.dtype) for n in self.widths]
-        G_code = [xp.zeros((S, n_in + 1, n_out), dtype=theta.dtype) for _, _, n_in, n_out in self.slices] \
-            if codes_on else None
         steps_on = np.zeros(L)
         per_pair = S * np.dtype(model.dtype).itemsize * (2 * B * sum(model.sizes) + (N if codes_on else 0))
         chunk = max(1, _WindowKernel.CHUNK_BYTES // per_pair)
@@ -576,28 +578,24 @@ class _SmartKernel:
             onehot = xp.asarray(np.eye(n_x)[pair_x], dtype=theta.dtype) if n_x > 1 else None
             for index in range(L):
                 s_l = s_pairs[..., self.offsets[index]:self.offsets[index + 1]]
-                gain = self.rank_one_gain[index] if activity else 1.0 / self.sigma[index]
+                if activity:  # v_b = u_b^T theta~_b per output unit; e_b = C~_b v_b / lam
+                    v = s_l * (math.sqrt(1 - self.mix) * self.rho[index])
+                    if codes_on:
+                        w, b, n_in, n_out = self.slices[index]
+                        block = code_pert[..., w.start:b.stop].reshape(S, len(pairs), n_in + 1, n_out)
+                        v = v + u_pairs[index] @ block
+                    gain = 1.0 / self.lam[index]
+                else:  # node errors e = C~ s / sigma
+                    v, gain = s_l, 1.0 / self.sigma[index]
                 coef = xp.asarray(spread * gain * on[index], dtype=c.dtype)
-                if gain:
-                    e = (c * coef[None, :, None])[..., None] * s_l  # node errors e = C~ s / sigma
-                    if n_x == 1:
-                        E[index] += xp.sum(e, axis=1, keepdims=True)
-                    else:
-                        E[index] += xp.moveaxis(xp.tensordot(e, onehot, axes=([1], [0])), -1, 1)
-                if codes_on:
-                    w, b, n_in, n_out = self.slices[index]
-                    block = code_pert[..., w.start:b.stop].reshape(S, len(pairs), n_in + 1, n_out)
-                    cg = c * xp.asarray(spread * self.code_gain[index] * on[index], dtype=c.dtype)[None, :, None]
-                    u = u_pairs[index]
-                    G_code[index] += xp.einsum("sp,spij->sij", xp.sum(cg, axis=-1), block)
-                    if self.shrink[index]:
-                        uc = u @ block  # (S, P, B, n_out): u_b^T C per sample
-                        G_code[index] -= self.shrink[index] * _outer_sum(cg[..., None] * u, uc)
+                e = (c * coef[None, :, None])[..., None] * v
+                if n_x == 1:
+                    E[index] += xp.sum(e, axis=1, keepdims=True)
+                else:
+                    E[index] += xp.moveaxis(xp.tensordot(e, onehot, axes=([1], [0])), -1, 1)
         G = xp.zeros_like(theta)
         for index, (w, b, _, _) in enumerate(self.slices):
             block = _outer_sum(pre[index], E[index])
-            if codes_on:
-                block = block + G_code[index]
             G[:, w] = block[:, :-1].reshape(S, -1)
             G[:, b] = block[:, -1]
         G /= N

@@ -14,12 +14,17 @@ from astrocore import store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep", "regime_detection",
-           "rhythmic_schematic"]
+           "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation", "rhythmic_inference",
+           "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic"]
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
                         "cost_evaluations", "wall_seconds"],
     "regime_detection": ["system", "method", "accuracy_all_steps", "accuracy_outside_transitions",
                          "detection_delay_median"],
+    "reservoir_adaptation": ["system", "context", "trained", "model", "vpt_mean", "vpt_std", "vpt_units",
+                             "climate_distance"],
+    "smart_perturbations": ["dataset", "direction", "seeds", "evals_to_90_median", "evals_to_bp_minus_1_median",
+                            "final_test_accuracy_mean", "wall_seconds_median"],
 }
 
 
@@ -119,6 +124,13 @@ def _quick_config() -> dict:
     ("mgd_sweep_run", "mgd_sweep", {"tau_theta", "eta", "target_accuracy"}),
     ("rhythmic_regimes_run", "rhythmic_regimes", {"cases", "warmup", "transition", "std_window", "norm_window",
                                                   "smooth_window", "persist"}),
+    ("rhythmic_systems_run", "rhythmic_systems", {"systems", "thomas", "lorenz"}),
+    ("rhythmic_adaptation_run", "rhythmic_adaptation", {"models"}),
+    ("rhythmic_inference_run", "rhythmic_inference", {"systems", "thomas", "lorenz"}),
+    ("smart_run", "smart_perturbations", {"datasets", "directions", "sizes", "eta", "evaluations", "target_accuracy",
+                                          "bp_margin"}),
+    ("smart_gradient_run", "smart_gradient", {"directions"}),
+    ("smart_scaling_run", "smart_scaling", {"widths", "directions"}),
 ])
 def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):
     """A notebook run with its own defaults reproduces the quick workflow's point."""
