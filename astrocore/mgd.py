@@ -169,6 +169,10 @@ class Perturbations:
             return self._draw_one(0, self.gens[0], count)[None]
         return xp.stack([self._draw_one(s, gen, count) for s, gen in enumerate(self.gens)])
 
+    def draw_params(self, count: int, theta):
+        """``theta + theta~`` for the next ``count`` perturbations: (S, count, N)."""
+        return theta[:, None, :] + self.draw(count)
+
     def _draw_one(self, s, gen, count):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -180,6 +184,29 @@ class CodePerturbations(Perturbations):
         super().__init__(n_params, amplitude, generators, dtype)
         self.sparsity = sparsity
         self.value = amplitude / math.sqrt(n_params * (1.0 - sparsity))
+
+    def draw_params(self, count: int, theta):
+        """``theta +- a`` drawn straight into the parameter array (NumPy, no sparsity).
+
+        One random bit per entry selects between the bit patterns of
+        ``theta + a`` and ``theta - a`` (``(bit * (u+ ^ u-)) ^ u+``): the same
+        numbers as ``theta + random_signs(...)``, without materialising the
+        codes and adding them in a second pass.
+        """
+        xp = backend.xp()
+        dtype = np.dtype(self.dtype)
+        if self.sparsity or xp is not np or dtype not in (np.float32, np.float64):
+            return super().draw_params(count, theta)
+        word = np.uint32 if dtype == np.float32 else np.uint64
+        value = np.asarray(self.value, dtype=dtype)
+        out = np.empty((len(self.gens), count, self.n), dtype=word)
+        for s, gen in enumerate(self.gens):
+            plus = (theta[s] + value).view(word)
+            packed = gen.integers(0, 256, size=(count, (self.n + 7) // 8), dtype=np.uint8)
+            np.multiply(np.unpackbits(packed, axis=-1, count=self.n), plus ^ (theta[s] - value).view(word),
+                        out=out[s], dtype=word)
+            out[s] ^= plus
+        return out.view(dtype)
 
     def _draw_one(self, s, gen, count):
         codes = random_signs(gen, (count, self.n), self.dtype, self.value)
@@ -304,17 +331,20 @@ class _WindowKernel:
         self.evaluations = 0  # forward passes on a batch, per seed
         self._p_next, self._cached = 0, None
 
-    def _perturbations(self, first: int, last: int):
-        """Perturbations ``first..last`` (S, last-first+1, N); ``first`` may repeat the last drawn."""
+    def _parameters(self, first: int, last: int, theta):
+        """Perturbed parameters ``theta + theta~_p`` for p = ``first..last``:
+        (S, last-first+1, N); ``first`` may repeat the last perturbation drawn
+        (a perturbation held over a parameter update, tau_p > 1)."""
         xp = backend.xp()
         if first == self._p_next - 1:
-            fresh = self.perts.draw(last - first) if last > first else None
-            block = self._cached if fresh is None else xp.concatenate([self._cached, fresh], axis=1)
+            held = theta[:, None, :] + self._cached
+            block = held if last == first else xp.concatenate(
+                [held, self.perts.draw_params(last - first, theta)], axis=1)
         elif first == self._p_next:
-            block = self.perts.draw(last - first + 1)
+            block = self.perts.draw_params(last - first + 1, theta)
         else:
             raise ValueError("perturbations must be requested in increasing order")
-        self._p_next, self._cached = last + 1, block[:, -1:]
+        self._p_next, self._cached = last + 1, block[:, -1:] - theta[:, None, :]
         return block
 
     def _measure(self, costs):
@@ -341,21 +371,25 @@ class _WindowKernel:
         G = xp.zeros_like(theta)
         for first in range(int(p_of_t[0]), int(p_of_t[-1]) + 1, self.chunk):
             last = min(int(p_of_t[-1]), first + self.chunk - 1)
-            pert = self._perturbations(first, last)
+            block = self._parameters(first, last, theta)
             lo, hi = np.searchsorted(p_of_t, [first, last + 1])
             t_p, t_x = p_of_t[lo:hi] - first, x_of_t[lo:hi]
             pairs, pair_of_t = np.unique(t_p * n_x + t_x, return_inverse=True)
             pair_p, pair_x = pairs // n_x, pairs % n_x
-            same = len(pairs) == pert.shape[1] and np.array_equal(pair_p, np.arange(len(pairs)))
-            params = theta[:, None, :] + (pert if same else pert[:, xp.asarray(pair_p)])
+            same = len(pairs) == block.shape[1] and np.array_equal(pair_p, np.arange(len(pairs)))
+            params = block if same else block[:, xp.asarray(pair_p)]
             xs = xb if n_x == 1 else xb[:, xp.asarray(pair_x)]
             ys = yb if n_x == 1 else yb[:, xp.asarray(pair_x)]
             costs = self._measure(backend.to_host(model.loss(params, xs, ys))[:, pair_of_t])
             self.evaluations += len(pairs)
             c_tilde = self.highpass(costs) if c0 is None else costs - c0[:, t_x]
-            weights = np.zeros((theta.shape[0], pert.shape[1]))
+            weights = np.zeros((theta.shape[0], block.shape[1]))
             np.add.at(weights, (slice(None), t_p), c_tilde)
-            G += xp.einsum("sp,spn->sn", xp.asarray(weights, dtype=theta.dtype), pert)
+            # sum_p w_p theta~_p = sum_p w_p (theta + theta~_p) - (sum_p w_p) theta: the
+            # perturbations as applied, without a second array of codes
+            w = xp.asarray(weights, dtype=theta.dtype)
+            G += xp.einsum("sp,spn->sn", w, block)
+            G -= w.sum(axis=1)[:, None] * theta
         G /= self.perts.amplitude ** 2
         return G
 

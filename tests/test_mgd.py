@@ -216,3 +216,13 @@ def test_estimate_gradient_rejects_bad_input(problem):
         mgd.estimate_gradient(model, theta, X, Y, n_perturbations=0)
     with pytest.raises(ValueError, match="input layer has 4"):
         mgd.estimate_gradient(model, theta, X[:, :3], Y)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_codes_drawn_into_the_parameters_equal_theta_plus_codes(dtype):
+    theta = np.random.default_rng(0).normal(size=(2, 1003)).astype(dtype)
+    fused = mgd.CodePerturbations(1003, 0.3, [np.random.default_rng(s) for s in (1, 2)], dtype)
+    plain = mgd.CodePerturbations(1003, 0.3, [np.random.default_rng(s) for s in (1, 2)], dtype)
+    params = fused.draw_params(7, theta)
+    assert params.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(params, theta[:, None, :] + plain.draw(7))
