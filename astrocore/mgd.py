@@ -169,6 +169,9 @@ class Perturbations:
             return self._draw_one(0, self.gens[0], count)[None]
         return xp.stack([self._draw_one(s, gen, count) for s, gen in enumerate(self.gens)])
 
+    def prepare(self, theta):
+        """Called once per window with the window's parameters (S, N)."""
+
     def draw_params(self, count: int, theta):
         """``theta + theta~`` for the next ``count`` perturbations: (S, count, N)."""
         return theta[:, None, :] + self.draw(count)
@@ -184,28 +187,48 @@ class CodePerturbations(Perturbations):
         super().__init__(n_params, amplitude, generators, dtype)
         self.sparsity = sparsity
         self.value = amplitude / math.sqrt(n_params * (1.0 - sparsity))
+        self._buffer = self._plus = self._select = None
+
+    def _fused(self) -> bool:
+        return (not self.sparsity and backend.xp() is np
+                and np.dtype(self.dtype) in (np.float32, np.float64))
+
+    def prepare(self, theta):
+        """Bit patterns of ``theta + a`` and ``(theta + a) ^ (theta - a)`` for the window."""
+        if not self._fused():
+            return
+        dtype = np.dtype(self.dtype)
+        word = np.uint32 if dtype == np.float32 else np.uint64
+        value = np.asarray(self.value, dtype=dtype)
+        if self._plus is None:
+            self._plus, self._select = (np.empty((len(self.gens), self.n), dtype=word) for _ in range(2))
+        np.add(theta, value, out=self._plus.view(dtype))
+        np.subtract(theta, value, out=self._select.view(dtype))
+        self._select ^= self._plus
 
     def draw_params(self, count: int, theta):
         """``theta +- a`` drawn straight into the parameter array (NumPy, no sparsity).
 
         One random bit per entry selects between the bit patterns of
-        ``theta + a`` and ``theta - a`` (``(bit * (u+ ^ u-)) ^ u+``): the same
-        numbers as ``theta + random_signs(...)``, without materialising the
-        codes and adding them in a second pass.
+        ``theta + a`` and ``theta - a`` (``(bit * (u+ ^ u-)) ^ u+``, set up by
+        :meth:`prepare` for the window's ``theta``): the same numbers as
+        ``theta + random_signs(...)``, without materialising the codes and
+        adding them in a second pass. The result lives in a buffer reused by
+        the next call (large temporaries cost page faults).
         """
-        xp = backend.xp()
-        dtype = np.dtype(self.dtype)
-        if self.sparsity or xp is not np or dtype not in (np.float32, np.float64):
+        if not self._fused():
             return super().draw_params(count, theta)
-        word = np.uint32 if dtype == np.float32 else np.uint64
-        value = np.asarray(self.value, dtype=dtype)
-        out = np.empty((len(self.gens), count, self.n), dtype=word)
+        if self._plus is None:
+            self.prepare(theta)
+        dtype = np.dtype(self.dtype)
+        word = self._plus.dtype
+        if self._buffer is None or self._buffer.shape[1] < count:
+            self._buffer = np.empty((len(self.gens), count, self.n), dtype=word)
+        out = self._buffer[:, :count]
         for s, gen in enumerate(self.gens):
-            plus = (theta[s] + value).view(word)
             packed = gen.integers(0, 256, size=(count, (self.n + 7) // 8), dtype=np.uint8)
-            np.multiply(np.unpackbits(packed, axis=-1, count=self.n), plus ^ (theta[s] - value).view(word),
-                        out=out[s], dtype=word)
-            out[s] ^= plus
+            np.multiply(np.unpackbits(packed, axis=-1, count=self.n), self._select[s], out=out[s], dtype=word)
+            out[s] ^= self._plus[s]
         return out.view(dtype)
 
     def _draw_one(self, s, gen, count):
@@ -368,7 +391,9 @@ class _WindowKernel:
         if self.highpass is None:
             c0 = self._measure(backend.to_host(model.loss(theta[:, None, :], xb, yb)))
             self.evaluations += n_x
-        G = xp.zeros_like(theta)
+        self.perts.prepare(theta)
+        G, part = xp.zeros_like(theta), xp.empty_like(theta)
+        weight_sum = xp.zeros(theta.shape[0], dtype=theta.dtype)
         for first in range(int(p_of_t[0]), int(p_of_t[-1]) + 1, self.chunk):
             last = min(int(p_of_t[-1]), first + self.chunk - 1)
             block = self._parameters(first, last, theta)
@@ -388,8 +413,9 @@ class _WindowKernel:
             # sum_p w_p theta~_p = sum_p w_p (theta + theta~_p) - (sum_p w_p) theta: the
             # perturbations as applied, without a second array of codes
             w = xp.asarray(weights, dtype=theta.dtype)
-            G += xp.einsum("sp,spn->sn", w, block)
-            G -= w.sum(axis=1)[:, None] * theta
+            G += xp.einsum("sp,spn->sn", w, block, out=part)
+            weight_sum += w.sum(axis=1)
+        G -= weight_sum[:, None] * theta
         G /= self.perts.amplitude ** 2
         return G
 

@@ -1,16 +1,17 @@
 """Opt-in speed benchmarks (not part of `all`: timings depend on the machine).
 
-    snakemake --cores 1 benchmarks
+    snakemake --cores 2 benchmarks
 
-writes figures/tables/bench_mgd.csv and bench_reservoir.csv; the README quotes them
-with the machine they ran on. One core-hungry job at a time, so the timings are not
-disturbed by other jobs of the workflow.
+writes figures/tables/bench_mgd.csv (batch 100), bench_mgd_batch1000.csv (the MGD
+papers' batch of 1000) and bench_reservoir.csv; the README quotes them with the
+machine they ran on. Each job takes every core, so no other job disturbs the timings.
 """
 
 
 rule benchmarks:
     input:
         "figures/tables/bench_mgd.csv",
+        "figures/tables/bench_mgd_batch1000.csv",
         "figures/tables/bench_reservoir.csv",
 
 
@@ -29,3 +30,18 @@ rule bench:
         python=sys.executable,
     shell:
         "'{params.python}' -m astrocore.bench {wildcards.name} --out {output:q} > {log:q} 2>&1"
+
+
+rule bench_mgd_batch:
+    output:
+        "figures/tables/bench_mgd_batch{batch}.csv",
+    log:
+        "logs/bench_mgd_batch{batch}.log",
+    threads: workflow.cores
+    resources:
+        runtime=30,
+        mem_mb=8000,
+    params:
+        python=sys.executable,
+    shell:
+        "'{params.python}' -m astrocore.bench mgd --batch {wildcards.batch} --out {output:q} > {log:q} 2>&1"
