@@ -7,16 +7,6 @@ from astrocore import datasets, metrics, mgd
 from astrocore.nets import MLP
 
 
-@pytest.fixture(scope="module")
-def problem():
-    model = MLP([4, 5, 3], activation="tanh", loss="cross_entropy", seed=2)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(8, 4))
-    Y = np.eye(3)[rng.integers(0, 3, 8)]
-    theta = model.init_params()
-    return model, theta, X, Y, model.gradient(theta, X, Y)
-
-
 def _rel_err(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
@@ -83,11 +73,6 @@ def test_random_signs_are_fair_and_deterministic():
 
 
 # -- trainer ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def xor():
-    return datasets.parity(2), MLP([2, 4, 1], activation="sigmoid", loss="mse", seed=0)
-
-
 @pytest.mark.parametrize("mode", mgd.MODES)
 def test_training_solves_xor(xor, mode):
     data, model = xor

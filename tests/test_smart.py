@@ -7,16 +7,6 @@ from astrocore import datasets, metrics, mgd
 from astrocore.nets import MLP
 
 
-@pytest.fixture(scope="module")
-def problem():
-    model = MLP([4, 5, 3], activation="tanh", loss="cross_entropy", seed=2)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(8, 4))
-    Y = np.eye(3)[rng.integers(0, 3, 8)]
-    theta = model.init_params()
-    return model, theta, X, Y, model.gradient(theta, X, Y)
-
-
 def _mean_estimate(model, theta, X, Y, draws, K=64, amplitude=1e-5, **kwargs):
     return np.mean([mgd.estimate_gradient(model, theta, X, Y, n_perturbations=K, amplitude=amplitude, seed=s,
                                           **kwargs) for s in range(draws)], axis=0)
@@ -126,11 +116,6 @@ def test_astrocyte_training_keeps_descending(digits):
 
 
 # -- trainer ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def xor():
-    return datasets.parity(2), MLP([2, 4, 1], activation="sigmoid", loss="mse", seed=0)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return datasets.digits()
