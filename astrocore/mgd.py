@@ -117,7 +117,7 @@ import numpy as np
 import xarray as xr
 
 from . import backend, metrics
-from .nets import _activate
+from .hardware import Device, as_model
 from .optim import Optimizer, check_positive
 from .training import (
     MinibatchStream,
@@ -346,9 +346,9 @@ class _WindowKernel:
 
     CHUNK_BYTES = 1 << 22
 
-    def __init__(self, model, perts: Perturbations, generators, noise=None, highpass=None):
+    def __init__(self, model, perts: Perturbations, generators, noise=None, highpass=None, device=None):
         self.model, self.perts, self.gens = model, perts, generators
-        self.noise, self.highpass = noise, highpass
+        self.noise, self.highpass, self.device = noise, highpass, device
         itemsize = np.dtype(model.dtype).itemsize
         self.chunk = max(1, self.CHUNK_BYTES // (len(generators) * model.n_params * itemsize))
         self.evaluations = 0  # forward passes on a batch, per seed
@@ -367,14 +367,16 @@ class _WindowKernel:
             block = self.perts.draw_params(last - first + 1, theta)
         else:
             raise ValueError("perturbations must be requested in increasing order")
+        if self.device is not None and self.device.hw.dac_bits is not None:
+            block = theta[:, None, :] + self.device.quantize_perturbations(block - theta[:, None, :])
         self._p_next, self._cached = last + 1, block[:, -1:] - theta[:, None, :]
         return block
 
     def _measure(self, costs):
-        """Add the cost-measurement noise of each seed to costs (S, T)."""
-        if self.noise is None:
-            return costs
-        return costs + np.stack([backend.to_host(self.noise(g, (costs.shape[1],))) for g in self.gens])
+        """Costs (S, T) as measured: each seed's noise, then the device's cost read-out."""
+        if self.noise is not None:
+            costs = costs + np.stack([backend.to_host(self.noise(g, (costs.shape[1],))) for g in self.gens])
+        return costs if self.device is None else self.device.measure(costs)
 
     def window(self, theta, p_of_t, x_of_t, xb, yb):
         """``G_int`` (S, N) of one window.
@@ -460,21 +462,6 @@ def _smart_options(mode, layerwise=False, per_sample=None, mix=None, guide=None,
     return options
 
 
-def _forward_hooked(model, params, X, hook):
-    """``model``'s output with ``z_l <- hook(l, h_{l-1}, z_l)`` applied to every
-    layer's pre-activations (same broadcasting as :meth:`MLP.forward`)."""
-    xp = backend.xp()
-    h = X
-    layers = model.layers(params)
-    for index, (W, b) in enumerate(layers):
-        z = h @ W
-        z += b[..., None, :]
-        z = hook(index, h, z)
-        name = model.output_activation if index == len(layers) - 1 else model.activation
-        h = _activate(name, z, xp)
-    return h
-
-
 def _outer_sum(a, b):
     """``sum over all middle axes of a_i b_j``: (S, ..., I) and (S, ..., J) -> (S, I, J)."""
     S = a.shape[0]
@@ -501,9 +488,10 @@ class _SmartKernel:
     """
 
     def __init__(self, model, mode, amplitude, generators, noise=None, *, layerwise, per_sample, mix, guide,
-                 tau_d):
+                 tau_d, device=None):
         xp = backend.xp()
         self.model, self.mode, self.gens, self.noise = model, mode, generators, noise
+        self.device = device
         self.layerwise, self.per_sample, self.mix, self.guide, self.tau_d = layerwise, per_sample, mix, guide, tau_d
         self.slices = model.layer_slices()
         self.widths = [n_out for *_, n_out in self.slices]
@@ -557,12 +545,12 @@ class _SmartKernel:
         return block
 
     def _measure(self, losses):
-        """Add each seed's measurement noise to per-sample losses (S, P, B)."""
-        if self.noise is None:
-            return losses
+        """Per-sample losses (S, P, B) as measured: each seed's noise, then the device's read-out."""
         xp = backend.xp()
-        return losses + xp.stack([xp.asarray(self.noise(g, losses.shape[1:]), dtype=losses.dtype)
-                                  for g in self.gens])
+        if self.noise is not None:
+            losses = losses + xp.stack([xp.asarray(self.noise(g, losses.shape[1:]), dtype=losses.dtype)
+                                        for g in self.gens])
+        return losses if self.device is None else self.device.measure(losses)
 
     # -- one window ---------------------------------------------------------------
     def window(self, theta, p_of_t, x_of_t, xb, yb):
@@ -628,7 +616,7 @@ class _SmartKernel:
                 amp = xp.asarray(self.sigma[index] * on[index], dtype=z.dtype)
                 return z + amp[None, :, None, None] * s_l
 
-            out = _forward_hooked(model, params, xs, hook)
+            out = model.forward(params, xs, hook=hook)
             loss = self._measure(model.per_sample_loss(out, ys))
             self.evaluations += len(pairs)
             c = (loss - loss0[:, ix]) / B  # each sample's share of the batch-cost change
@@ -671,7 +659,7 @@ class _SmartKernel:
 def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations: int | None = None,
                       amplitude: float = 1e-3, seed: int = 0, sparsity: float = 0.0, cost_noise=None,
                       layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
-                      guide: float | None = None, error_trace=None):
+                      guide: float | None = None, error_trace=None, hardware=None):
     """One MGD gradient estimate from ``K = n_perturbations`` perturbations.
 
     All K perturbed costs are evaluated on the same batch (X, Y) in batched
@@ -694,6 +682,11 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     (node), ``mix`` (activity), ``guide`` (astrocyte) and ``error_trace``
     (astrocyte: the running error estimate ``d`` per non-input unit, shape
     (M,), that biases the signs; default zeros, i.e. fair signs).
+
+    ``hardware`` (a :class:`astrocore.hardware.HardwareModel` or preset name)
+    writes ``theta`` to a simulated chip (seeded by ``seed``) and measures
+    every cost on it; the estimate is then of the ideal model's gradient as
+    the device lets MGD see it.
     """
     xp = backend.xp()
     theta = xp.asarray(theta, dtype=model.dtype)
@@ -706,13 +699,17 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     K = model.n_params if n_perturbations is None else check_positive(
         "n_perturbations", n_perturbations, integer=True)
     gens = [backend.rng(seed)]
+    device = None if as_model(hardware) is None else Device(hardware, model, [seed])
+    if device is not None:
+        theta = device.program(theta)
+        model = device.bind()
     if error_trace is not None and mode != "astrocyte":
         raise ValueError(f"error_trace applies to mode 'astrocyte' only, got mode={mode!r}")
     if smart is None:
         perts = make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
-        kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise))
+        kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise), device=device)
     else:
-        kernel = _SmartKernel(model, mode, amplitude, gens, _noise_fn(cost_noise), **smart)
+        kernel = _SmartKernel(model, mode, amplitude, gens, _noise_fn(cost_noise), **smart, device=device)
         if error_trace is not None:
             trace = xp.asarray(error_trace, dtype=model.dtype)
             if trace.shape != (kernel.n_units,) or not bool(xp.all(xp.isfinite(trace))):
@@ -752,7 +749,7 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
           highpass: bool | None = None, tau_hp: float | None = None, sparsity: float = 0.0,
           cost_noise=None, eval_every: int | None = None, grad_cosine: bool = False,
           layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
-          guide: float | None = None, tau_d: float | None = None) -> xr.Dataset:
+          guide: float | None = None, tau_d: float | None = None, hardware=None) -> xr.Dataset:
     """Train ``model`` on ``data`` with MGD; return trajectories by step.
 
     Parameters follow ALGORITHMS.md section 2 (see the module docstring):
@@ -783,6 +780,15 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     (activity), ``guide`` and ``tau_d`` (astrocyte); ``cost_noise`` is then
     added to every per-sample cost measurement.
 
+    ``hardware`` (a :class:`astrocore.hardware.HardwareModel` or preset name;
+    None or ``"ideal"`` change nothing) trains in the loop on simulated chips,
+    one per seed: the parameters are written to the device (clipped,
+    quantized, with programming errors), every forward pass reads them through
+    it (drift, stuck cells, read noise, converters, neuron variation), every
+    cost is measured through it (noise, ADC), and every update is applied
+    through it (update noise and granularity, then written again); the
+    checkpoints evaluate the network on the device as well.
+
     Raises FloatingPointError naming the step and settings if the cost
     becomes NaN or infinite.
     """
@@ -805,6 +811,10 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     N, S = model.n_params, len(seeds)
     gens = [backend.rng(s) for s in seeds]
     theta = xp.stack([model.init_params(seed=s) for s in seeds])
+    device = None if as_model(hardware) is None else Device(hardware, model, seeds)
+    if device is not None:
+        theta = device.program(theta)
+        model = device.bind(model)
     perts = None if smart else make_perturbations(mode, N, amplitude, gens, model.dtype, sparsity)
     if tau_hp is None:
         tau_hp = perts.period if mode == "frequency" else tau_theta
@@ -815,14 +825,15 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
                 "tau_theta": tau_theta, "optimizer": optimizer, "analog": analog}
     attrs = {"method": "mgd", **settings, "steps": steps, "batch_size": stream.batch_size,
              "highpass": highpass, "tau_hp": tau_hp, "sparsity": sparsity,
-             "cost_noise": "none" if noise is None else repr(cost_noise), **(smart or {})}
+             "cost_noise": "none" if noise is None else repr(cost_noise), **(smart or {}),
+             **({} if device is None else device.hw.to_attrs())}
     recorder = TrajectoryRecorder(model, data, seeds, with_cosine=grad_cosine)
     window = 1 if analog else tau_theta
     checkpoints = eval_steps(steps, eval_every, stride=window)
     initial = recorder.record(0, theta, 0)
     filt = _Highpass(tau_hp, S) if highpass else None
-    kernel = _WindowKernel(model, perts, gens, noise, filt) if smart is None else \
-        _SmartKernel(model, mode, amplitude, gens, noise, **smart)
+    kernel = _WindowKernel(model, perts, gens, noise, filt, device=device) if smart is None else \
+        _SmartKernel(model, mode, amplitude, gens, noise, **smart, device=device)
     G_int = xp.zeros((S, N), dtype=model.dtype)
 
     def run_window(t0: int, length: int, want_cosine: bool):
@@ -840,6 +851,12 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
         return G, cosine
 
 
+    def update(G):
+        old = None if device is None else theta.copy()
+        opt.step(theta, G)
+        if device is not None:
+            device.update(old, theta)
+
     done = 0
     with progress(total=steps, desc=f"MGD {mode}", unit="step") as bar:
         for stop in checkpoints[1:]:
@@ -849,9 +866,9 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
                 G, cos = run_window(done, window, grad_cosine and last)
                 if analog:
                     G_int += (G - G_int) / tau_theta
-                    opt.step(theta, G_int)
+                    update(G_int)
                 else:
-                    opt.step(theta, G)
+                    update(G)
                 done += window
                 if last:
                     cosine = cos

@@ -169,7 +169,7 @@ class MLP:
                              f"(sizes={list(self.sizes)})")
 
     # -- forward --------------------------------------------------------------------
-    def forward(self, theta, X, return_hidden: bool = False):
+    def forward(self, theta, X, return_hidden: bool = False, *, hook=None, device=None):
         """Network outputs for ``X``.
 
         ``theta`` (n_params,) with ``X`` (B, n_in) gives (B, n_out);
@@ -179,19 +179,34 @@ class MLP:
         with ``X`` (S, 1, B, n_in) gives (S, K, B, n_out).
         With ``return_hidden`` the list of every layer's output (input first)
         is returned instead.
+
+        Hooks: ``hook(l, h_{l-1}, z_l)`` returns the pre-activations to use in
+        place of ``z_l`` (MGD's node perturbations); ``device`` (an
+        :class:`astrocore.hardware.Device`) reads the weights through the
+        device, sends every layer's input through its DAC and its
+        pre-activations through its ADC, and applies its neurons' variation.
         """
         xp = backend.xp()
         theta = xp.asarray(theta)
         X = xp.asarray(X, dtype=theta.dtype)
         self._check_xy(X)
+        if device is not None:
+            theta = device.read(theta)
         h = X
         hidden = [h]
         n_layers = len(self._slices)
         for index, (W, b) in enumerate(self.layers(theta)):
+            if device is not None:
+                h = device.dac(h)
             z = h @ W
             z += b[..., None, :]
+            if hook is not None:
+                z = hook(index, h, z)
             name = self.output_activation if index == n_layers - 1 else self.activation
-            h = _activate(name, z, xp)
+            if device is None:
+                h = _activate(name, z, xp)
+            else:
+                h = device.activate(name, device.adc(z), index)
             hidden.append(h)
         return hidden if return_hidden else h
 
@@ -206,17 +221,17 @@ class MLP:
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=-1))
         return log_norm * xp.sum(Y, axis=-1) - xp.sum(Y * shifted, axis=-1)
 
-    def loss(self, theta, X, Y):
+    def loss(self, theta, X, Y, *, device=None):
         """Mean loss over the batch: a scalar for one ``theta``, (K,) for K of them."""
         xp = backend.xp()
         Y = xp.asarray(Y)
         self._check_xy(xp.asarray(X), Y)
-        return xp.mean(self.per_sample_loss(self.forward(theta, X), Y), axis=-1)
+        return xp.mean(self.per_sample_loss(self.forward(theta, X, device=device), Y), axis=-1)
 
-    def predict(self, theta, X):
+    def predict(self, theta, X, *, device=None):
         """Class predictions: ``output > 0.5`` for one output, else ``argmax``."""
         xp = backend.xp()
-        out = self.forward(theta, X)
+        out = self.forward(theta, X, device=device)
         return (out[..., 0] > 0.5).astype(int) if self.n_outputs == 1 else xp.argmax(out, axis=-1)
 
     # -- backprop reference ---------------------------------------------------------
