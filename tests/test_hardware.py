@@ -1,0 +1,285 @@
+"""astrocore.hardware: the quantizer against its definition, noise and drift against their
+formulas, the device hooks in nets/mgd, the ideal preset changing nothing, and bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from astrocore import datasets, mgd, training
+from astrocore.hardware import (PRESETS, Device, HardwareModel, as_model, deploy, drift_factor, level_step,
+                                preset, quantize, stream_seed)
+from astrocore.nets import MLP, _activate
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return datasets.load("digits")
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """An MLP with 90,300 parameters: enough draws for 2 % statistics."""
+    return MLP([300, 300], activation="tanh", loss="mse", seed=0)
+
+
+# -- the quantizer -------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(bits=st.integers(1, 10), clip=st.floats(1e-3, 1e3),
+       values=st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=1, max_size=400))
+def test_quantize_has_at_most_2_to_the_b_levels_inside_the_range(bits, clip, values):
+    q = quantize(np.asarray(values), bits, clip)
+    assert np.unique(q).size <= 2 ** bits
+    assert np.all(np.abs(q) <= clip * (1 + 1e-12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(bits=st.integers(1, 12), clip=st.floats(1e-2, 1e2),
+       fractions=st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=200))
+def test_quantize_rounds_to_the_nearest_level_of_the_definition(bits, clip, fractions):
+    x = np.asarray(fractions) * clip
+    step = 2 * clip / (2 ** bits - 1)
+    levels = -clip + step * np.arange(2 ** bits)
+    q = quantize(x, bits, clip)
+    inside = np.clip(x, -clip, clip)
+    distance = np.min(np.abs(inside[:, None] - levels[None]), axis=1)  # ties may go either way
+    assert np.all(np.min(np.abs(q[:, None] - levels[None]), axis=1) <= 1e-9 * clip)  # q is a level
+    np.testing.assert_allclose(np.abs(q - inside), distance, rtol=0, atol=1e-9 * clip)
+    np.testing.assert_array_equal(quantize(q, bits, clip), q)  # idempotent
+    assert step == pytest.approx(level_step(bits, clip))
+
+
+def test_one_bit_is_binary_and_endpoints_are_levels():
+    np.testing.assert_array_equal(quantize(np.array([-3.0, -0.1, 0.1, 3.0]), 1, 2.0), [-2.0, -2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(quantize(np.array([-1.0, 1.0]), 8, 1.0), [-1.0, 1.0])
+
+
+def test_stochastic_rounding_is_unbiased():
+    bits, clip = 4, 1.0
+    step = level_step(bits, clip)
+    x = np.random.default_rng(0).uniform(-clip, clip, size=1_000_000)
+    q = quantize(x, bits, clip, stochastic=True, seed=1)
+    assert abs(np.mean(q - x)) / step < 3e-3
+    assert np.all(np.abs(q - x) < step * (1 + 1e-9))  # always a neighbouring level
+    # a value a quarter of the way between two levels goes up a quarter of the time
+    lo = -clip + 7 * step
+    up = quantize(np.full(1_000_000, lo + 0.25 * step), bits, clip, stochastic=True, seed=2) > lo + step / 2
+    assert up.mean() == pytest.approx(0.25, abs=2e-3)
+
+
+def test_stochastic_rounding_is_deterministic_per_seed():
+    x = np.linspace(-1, 1, 101)
+    a, b = (quantize(x, 3, 1.0, stochastic=True, seed=5) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, quantize(x, 3, 1.0, stochastic=True, seed=6))
+
+
+# -- noise, drift and faults against their formulas ----------------------------------------------
+@pytest.mark.parametrize("kind", ["proportional", "additive"])
+@pytest.mark.parametrize("where", ["programming", "read"])
+def test_weight_noise_has_the_configured_standard_deviation(wide, kind, where):
+    sigma = 0.07
+    hw = HardwareModel(weight_clip=4.0, **{f"{where}_noise": sigma, f"{where}_noise_type": kind})
+    device = Device(hw, wide, seeds=[3])
+    theta = np.full(wide.n_params, 0.5)
+    stored = device.program(theta)
+    np.testing.assert_array_equal(stored, theta)  # noise is in the cells, not in the stored levels
+    w = device.read(stored)
+    scale = 0.5 if kind == "proportional" else 4.0
+    assert np.std(w - theta) / (sigma * scale) == pytest.approx(1.0, abs=0.02)
+    assert abs(np.mean(w - theta)) < 4 * sigma * scale / np.sqrt(wide.n_params)
+    again = device.read(stored)
+    if where == "programming":  # drawn once at write: every read sees the same error
+        np.testing.assert_array_equal(w, again)
+    else:  # drawn at every use
+        assert np.corrcoef(w - theta, again - theta)[0, 1] < 0.02
+
+
+def test_programming_error_is_redrawn_only_where_the_level_changed(wide):
+    hw = HardwareModel(weight_bits=6, weight_clip=1.0, programming_noise=0.1)
+    device = Device(hw, wide, seeds=[0])
+    theta = device.program(np.random.default_rng(0).uniform(-1, 1, wide.n_params))
+    before = device.read(theta)
+    moved = theta.copy()
+    moved[:100] = -moved[:100]
+    changed = device.program(moved) != theta
+    after = device.read(moved)
+    np.testing.assert_array_equal(after[~changed], before[~changed])
+    assert np.all(after[changed] != before[changed])
+
+
+def test_drift_follows_the_power_law(wide):
+    nu, t0, t = 0.06, 20.0, 3600.0
+    device = Device(HardwareModel(drift_nu=nu, drift_t0=t0, drift_time=t), wide, seeds=[0])
+    theta = np.random.default_rng(1).normal(size=wide.n_params)
+    np.testing.assert_allclose(device.read(device.program(theta)), theta * ((t + t0) / t0) ** -nu, rtol=1e-14)
+    assert drift_factor(0.0, nu, t0) == 1.0
+    assert drift_factor(t, nu, t0) == pytest.approx(((t + t0) / t0) ** -nu, rel=1e-15)
+
+
+def test_stuck_cells_hold_their_value_in_the_configured_fractions(wide):
+    hw = HardwareModel(weight_clip=2.0, stuck_at_min=0.05, stuck_at_max=0.02, stuck_at_zero=0.1)
+    device = Device(hw, wide, seeds=[0])
+    theta = np.full(wide.n_params, 0.3)
+    w = device.read(device.program(theta))
+    n = wide.n_params
+    for value, fraction in ((-2.0, 0.05), (2.0, 0.02), (0.0, 0.1)):
+        assert np.mean(w == value) == pytest.approx(fraction, abs=4 * np.sqrt(fraction / n))
+    np.testing.assert_array_equal(device.read(theta + 1.0) == 1.3, w == 0.3)  # stuck whatever is written
+
+
+def test_update_noise_and_granularity(wide):
+    step = 1e-3
+    device = Device(HardwareModel(update_step=step), wide, seeds=[0])
+    old = np.zeros((1, wide.n_params))
+    new = np.random.default_rng(2).normal(scale=0.01, size=(1, wide.n_params))
+    target = new.copy()
+    device.update(old, new)
+    np.testing.assert_allclose(new, np.rint(target / step) * step, atol=1e-15)
+    sigma = 0.2
+    device = Device(HardwareModel(update_noise=sigma), wide, seeds=[0])
+    new = np.full((1, wide.n_params), 0.01)
+    device.update(old, new)
+    assert np.std(new / 0.01 - 1) / sigma == pytest.approx(1.0, abs=0.02)
+
+
+def test_cost_measurement_noise_and_adc(wide):
+    sigma = 0.03
+    device = Device(HardwareModel(cost_noise=sigma), wide, seeds=[0])
+    costs = np.full((1, 200_000), 1.0)
+    assert np.std(device.measure(costs)) / sigma == pytest.approx(1.0, abs=0.02)
+    device = Device(HardwareModel(cost_bits=5, cost_range=4.0), wide, seeds=[0])
+    measured = device.measure(np.linspace(-1, 6, 1000)[None])
+    levels = 4.0 * np.arange(32) / 31
+    assert np.all(np.min(np.abs(measured[0][:, None] - levels[None]), axis=1) < 1e-12)
+
+
+def test_forward_on_a_device_applies_dac_adc_and_neuron_variation():
+    model = MLP([3, 4, 2], activation="tanh", loss="mse", seed=0)
+    theta = model.init_params()
+    X = np.random.default_rng(0).uniform(-1.5, 1.5, size=(5, 3))
+    hw = HardwareModel(dac_bits=3, dac_range=1.0, adc_bits=4, adc_range=2.0, activation_offset=0.1,
+                       activation_slope=0.2, activation_gain=0.05)
+    device = Device(hw, model, seeds=[0])
+    out = model.forward(theta, X, device=device)
+    h = X
+    for index, (W, b) in enumerate(model.layers(theta)):
+        z = quantize(quantize(h, 3, 1.0) @ W + b, 4, 2.0)
+        offset, slope, gain = device.variation[index][0]
+        h = (1 + gain) * _activate("tanh", (1 + slope) * (z - offset), np)
+    np.testing.assert_allclose(out, h, rtol=1e-13)
+    rows = Device(hw, model, seeds=[0]).variation[0][0]
+    assert np.std(rows[1]) > 0 and not np.allclose(rows[0], 0)
+
+
+# -- the ideal preset changes nothing ---------------------------------------------------------
+@pytest.mark.parametrize("mode", ["code", "node"])
+def test_ideal_preset_reproduces_training_without_a_model_exactly(digits, mode):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy", seed=0)
+    kwargs = dict(mode=mode, eta=2e-3, amplitude=1e-2, tau_theta=10, batch_size=16, steps=400, seed=[0, 1],
+                  optimizer="adam", eval_every=200, cost_noise=1e-4)
+    plain = mgd.train(model, digits, **kwargs)
+    for hardware in ("ideal", preset("ideal"), HardwareModel()):
+        run = mgd.train(model, digits, **kwargs, hardware=hardware)
+        for name in ("cost", "test_accuracy", "theta"):
+            np.testing.assert_array_equal(run[name].values, plain[name].values)
+
+
+def test_ideal_device_forward_and_estimate_are_unchanged(digits):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy", seed=0)
+    theta = model.init_params()
+    X, Y = digits.x_train[:32], digits.y_train[:32]
+    device = Device("ideal", model, seeds=[0])
+    np.testing.assert_array_equal(model.forward(theta, X, device=device), model.forward(theta, X))
+    np.testing.assert_array_equal(device.program(theta), theta)
+    kwargs = dict(mode="code", n_perturbations=64, amplitude=1e-3, seed=4)
+    np.testing.assert_array_equal(mgd.estimate_gradient(model, theta, X, Y, **kwargs, hardware="ideal"),
+                                  mgd.estimate_gradient(model, theta, X, Y, **kwargs))
+    assert as_model("ideal") is None and as_model(None) is None
+
+
+# -- in the loop and deployed ------------------------------------------------------------------
+def test_in_loop_training_keeps_weights_on_the_levels_and_is_deterministic(digits):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy", seed=0)
+    hw = HardwareModel(weight_bits=5, weight_clip=1.0, stochastic_rounding=True, programming_noise=0.05)
+    kwargs = dict(mode="code", eta=1e-2, amplitude=1e-2, tau_theta=10, batch_size=16, steps=3000, seed=[0, 1],
+                  optimizer="adam", eval_every=1500, hardware=hw)
+    run = mgd.train(model, digits, **kwargs)
+    levels = -1.0 + level_step(5, 1.0) * np.arange(32)
+    assert np.all(np.min(np.abs(run.theta.values[..., None] - levels), axis=-1) < 1e-12)
+    assert run.attrs["hw_weight_bits"] == 5
+    np.testing.assert_array_equal(mgd.train(model, digits, **kwargs).test_accuracy.values, run.test_accuracy.values)
+    assert run.test_accuracy.values[:, -1].min() > 0.5  # it learns on the device (chance: 0.1)
+
+
+def test_mgd_estimate_through_the_cost_adc_tracks_the_gradient_until_the_step_swamps_it(digits):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy", seed=0)
+    theta = model.init_params()
+    X, Y = digits.x_train[:64], digits.y_train[:64]
+    g = model.gradient(theta, X, Y)
+    kwargs = dict(mode="code", n_perturbations=4000, amplitude=0.05, seed=1)
+    fine = mgd.estimate_gradient(model, theta, X, Y, **kwargs, hardware=HardwareModel(cost_bits=16))
+    coarse = mgd.estimate_gradient(model, theta, X, Y, **kwargs, hardware=HardwareModel(cost_bits=4))
+    cos = [float(v @ g / max(np.linalg.norm(v), 1e-300) / np.linalg.norm(g)) for v in (fine, coarse)]
+    assert cos[0] > 0.6 and cos[1] < 0.1  # 4 bits: every cost reads the same level, the estimate is 0
+
+
+def test_deployed_network_keeps_float_accuracy_at_16_bits(digits):
+    model = MLP([64, 16, 10], activation="tanh", loss="cross_entropy", seed=0)
+    ds = training.train_backprop(model, digits, eta=3e-3, steps=300, batch_size=32, seed=[0], optimizer="adam")
+    theta = ds.theta.values
+    network, stored = deploy(model, theta, HardwareModel(weight_bits=16, weight_clip=4.0), [0])
+    _, acc = training.evaluate(network, stored, digits.x_test, digits.y_test)
+    _, ref = training.evaluate(model, theta, digits.x_test, digits.y_test)
+    assert abs(acc[0] - ref[0]) <= 2 / len(digits.y_test)
+    network, stored = deploy(model, theta, HardwareModel(weight_bits=1, weight_clip=4.0), [0])
+    assert training.evaluate(network, stored, digits.x_test, digits.y_test)[1][0] < ref[0] - 0.2
+
+
+def test_device_streams_are_apart_from_the_trainers():
+    assert stream_seed(0) != 0 and stream_seed(0) == stream_seed(0) and stream_seed(0) != stream_seed(1)
+
+
+# -- presets and bad input -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_are_valid_models(name):
+    hw = preset(name)
+    assert hw.name == name and hw.is_ideal == (name == "ideal")
+    if name == "digital8":
+        assert hw.weight_bits == hw.dac_bits == hw.adc_bits == 8
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"weight_bits": 0, "weight_clip": 1.0}, "weight_bits must be an integer number of bits in \\[1, 32\\]"),
+    ({"adc_bits": 2.5}, "adc_bits must be an integer"),
+    ({"state_bits": True}, "state_bits must be an integer"),
+    ({"read_noise": -0.1}, "read_noise must be a finite number >= 0"),
+    ({"cost_noise": float("nan")}, "cost_noise must be a finite number >= 0"),
+    ({"stuck_at_zero": 1.5}, "stuck_at_zero is a fraction of cells and must be in \\[0, 1\\]"),
+    ({"stuck_at_min": -0.1}, "stuck_at_min must be a finite number >= 0"),
+    ({"stuck_at_zero": 0.6, "stuck_at_max": 0.6, "weight_clip": 1.0}, "must be at most 1"),
+    ({"read_noise": 0.1, "read_noise_type": "multiplicative"}, "read_noise_type must be one of"),
+    ({"weight_bits": 4}, "weight_bits need\\(s\\) the weight range: set weight_clip"),
+    ({"programming_noise": 0.1, "programming_noise_type": "additive"}, "set weight_clip"),
+    ({"adc_range": 0}, "adc_range must be a finite number > 0"),
+    ({"stochastic_rounding": "yes"}, "stochastic_rounding must be True or False"),
+])
+def test_bad_models_are_rejected_with_a_message_naming_the_field(changes, message):
+    with pytest.raises(ValueError, match=message):
+        HardwareModel(**changes)
+
+
+def test_bad_quantizer_arguments_and_preset_names():
+    with pytest.raises(ValueError, match="bits must be an integer number of bits in \\[1, 32\\], got 0"):
+        quantize(np.zeros(3), 0, 1.0)
+    with pytest.raises(ValueError, match="clip must be a finite number > 0"):
+        quantize(np.zeros(3), 4, -1.0)
+    with pytest.raises(ValueError, match="pass seed"):
+        quantize(np.zeros(3), 4, 1.0, stochastic=True)
+    with pytest.raises(ValueError, match="unknown hardware preset 'memristor'; known presets: "):
+        preset("memristor")
+    with pytest.raises(ValueError, match="hardware must be None, a preset name"):
+        mgd.train(MLP([2, 1]), datasets.parity(2), steps=1, hardware=3)
+    model = MLP([3, 2])
+    with pytest.raises(ValueError, match="parameters for 2 chips must have shape \\(2, 8\\)"):
+        Device(HardwareModel(weight_bits=4, weight_clip=1.0), model, seeds=[0, 1]).program(np.zeros(11))
