@@ -6,7 +6,7 @@ effects vary one non-ideality at a time on float weights.
 """
 
 HW_MGD = config["hardware_mgd"]
-HW_MGD_SWEPT = ("weight_bits", "noise", "noise_kind", "effects", "weight_clip")
+HW_MGD_SWEPT = ("weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets")
 HW_MGD_EFFECTS = {effect: levels for effect, levels in HW_MGD["effects"].items() if levels}
 
 
@@ -30,11 +30,22 @@ HW_GRID = [dict(kind="grid", weight_bits=int(b), noise=float(n), file=f"bits-{b}
                 hardware=hw_grid_model(b, n)) for b in HW_MGD["weight_bits"] for n in HW_MGD["noise"]]
 HW_EFFECTS = [dict(kind="effect", effect=e, level=float(v), file=f"effect-{e}_level-{number(v)}",
                    hardware=hw_effect_model(e, v)) for e, levels in HW_MGD_EFFECTS.items() for v in levels]
+
+
+def hw_preset_model(name):
+    """A named preset (astrocore.hardware.model_from) with the experiment's weight range and
+    stochastic rounding of in-loop writes."""
+    return {"preset": name, "weight_clip": HW_MGD["weight_clip"], "stochastic_rounding": True}
+
+
+HW_PRESETS = [dict(kind="preset", preset=name, file=f"preset-{name}", hardware=hw_preset_model(name))
+              for name in HW_MGD["presets"]]
 HW_IDEAL = [dict(kind="ideal", file="ideal", hardware={})]
-HW_POINTS = {point["file"]: point for point in HW_IDEAL + HW_GRID + HW_EFFECTS}
+HW_POINTS = {point["file"]: point for point in HW_IDEAL + HW_GRID + HW_EFFECTS + HW_PRESETS}
 HW_MGD_RUNS = [f"data/hardware_mgd/{name}.nc" for name in HW_POINTS]
 
 FIGURES.update({name: figure_outputs(name) for name in ("hardware_mgd", "hardware_mgd_effects")})
+HW_MGD_PRESET_TABLE = multiext("figures/tables/hardware_mgd_presets", ".csv", ".md")
 
 
 def hw_training_parameters():
@@ -49,7 +60,7 @@ rule hardware_mgd_run:
     log:
         "logs/hardware_mgd_run/{point}.ipynb",
     wildcard_constraints:
-        point="ideal|(bits|effect)-[^/]+",
+        point="ideal|(bits|effect|preset)-[^/]+",
     threads: 1
     resources:
         runtime=60,
@@ -90,6 +101,7 @@ rule hardware_mgd_figure:
     output:
         FIGURES["hardware_mgd"],
         FIGURES["hardware_mgd_effects"],
+        HW_MGD_PRESET_TABLE,
     log:
         "logs/hardware_mgd_figure.ipynb",
     threads: 1

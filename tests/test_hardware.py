@@ -283,3 +283,21 @@ def test_bad_quantizer_arguments_and_preset_names():
     model = MLP([3, 2])
     with pytest.raises(ValueError, match="parameters for 2 chips must have shape \\(2, 8\\)"):
         Device(HardwareModel(weight_bits=4, weight_clip=1.0), model, seeds=[0, 1]).program(np.zeros(11))
+
+
+def test_output_noise_has_the_configured_standard_deviation(wide):
+    sigma, full_scale = 0.04, 8.0
+    device = Device(HardwareModel(output_noise=sigma, adc_range=full_scale), wide, seeds=[0])
+    z = device.adc(np.zeros((400, 300)))
+    assert np.std(z) / (sigma * full_scale) == pytest.approx(1.0, abs=0.02)
+
+
+def test_model_from_a_config_entry():
+    from astrocore.hardware import model_from
+    hw = model_from({"preset": "pcm", "weight_clip": 2.0}, name="pcm")
+    assert hw.weight_clip == 2.0 and hw.drift_nu == preset("pcm").drift_nu and hw.name == "pcm"
+    assert model_from({}).is_ideal
+    with pytest.raises(ValueError, match="unknown hardware field\\(s\\) \\['bitz'\\]"):
+        model_from({"bitz": 3})
+    with pytest.raises(ValueError, match="unknown hardware preset"):
+        model_from({"preset": "flash"})

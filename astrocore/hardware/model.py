@@ -352,6 +352,22 @@ def preset(name: str) -> HardwareModel:
                          activation_gain=0.02, cost_bits=8, cost_range=4.0, name="rram")
 
 
+def model_from(spec: dict, name: str | None = None) -> HardwareModel:
+    """A model from a plain dict (a config entry): the fields of :class:`HardwareModel`,
+    optionally ``"preset": <name>`` as the base the other fields override."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"a hardware spec must be a dict of HardwareModel fields, got {spec!r}")
+    spec = dict(spec)
+    base = preset(spec.pop("preset")) if "preset" in spec else HardwareModel()
+    known = {f.name for f in dataclasses.fields(HardwareModel)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"unknown hardware field(s) {unknown}; known fields: {sorted(known)}")
+    if name is not None:
+        spec["name"] = name
+    return base.replace(**spec)
+
+
 def as_model(hardware) -> HardwareModel | None:
     """None, a preset name or a :class:`HardwareModel`; None where it changes nothing."""
     if hardware is None:
