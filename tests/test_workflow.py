@@ -15,7 +15,8 @@ from astrocore import store
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep", "regime_detection",
            "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation", "rhythmic_inference",
-           "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic"]
+           "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic",
+           "hardware_energy"]
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
                         "cost_evaluations", "wall_seconds"],
@@ -25,6 +26,7 @@ TABLE_COLUMNS = {
                              "climate_distance"],
     "smart_perturbations": ["dataset", "direction", "seeds", "evals_to_90_median", "evals_to_bp_minus_1_median",
                             "final_test_accuracy_mean", "wall_seconds_median"],
+    "hardware_energy": ["preset", "method", "per_inference_pj", "per_training_step_pj"],
 }
 
 
@@ -131,6 +133,7 @@ def _quick_config() -> dict:
                                           "bp_margin"}),
     ("smart_gradient_run", "smart_gradient", {"directions"}),
     ("smart_scaling_run", "smart_scaling", {"widths", "directions"}),
+    ("hardware_energy", "hardware_energy", set()),
 ])
 def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):
     """A notebook run with its own defaults reproduces the quick workflow's point."""
