@@ -57,6 +57,7 @@ include: "rules/mgd.smk"
 include: "rules/rhythmic.smk"
 include: "rules/bench.smk"
 include: "rules/smart.smk"
+include: "rules/hardware_reservoir.smk"
 include: "rules/hardware_energy.smk"
 
 

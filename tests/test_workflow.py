@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep", "regime_detection",
            "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation", "rhythmic_inference",
            "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic",
+           "hardware_reservoir",
            "hardware_energy"]
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
@@ -24,6 +25,7 @@ TABLE_COLUMNS = {
                          "detection_delay_median"],
     "reservoir_adaptation": ["system", "context", "trained", "model", "vpt_mean", "vpt_std", "vpt_units",
                              "climate_distance"],
+    "hardware_reservoir": ["bits", "phase_noise", "seeds", "regime_accuracy", "vpt_mean"],
     "smart_perturbations": ["dataset", "direction", "seeds", "evals_to_90_median", "evals_to_bp_minus_1_median",
                             "final_test_accuracy_mean", "wall_seconds_median"],
     "hardware_energy": ["preset", "method", "per_inference_pj", "per_training_step_pj"],
@@ -133,6 +135,7 @@ def _quick_config() -> dict:
                                           "bp_margin"}),
     ("smart_gradient_run", "smart_gradient", {"directions"}),
     ("smart_scaling_run", "smart_scaling", {"widths", "directions"}),
+    ("hardware_reservoir_run", "hardware_reservoir", {"bits"}),
     ("hardware_energy", "hardware_energy", set()),
 ])
 def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):

@@ -14,6 +14,23 @@ One seed and a batched input ``u (T, B, d)`` (e.g. B contexts) share ``W``: the
 step is one sparse matrix-matrix product ``W @ [n_1 ... n_B]``. A sequence of
 seeds gives one reservoir per seed, stepped together as one block-diagonal
 sparse product.
+
+Hardware (``hardware=``, a :class:`astrocore.hardware.HardwareModel` or preset
+name; None or ``"ideal"`` takes exactly the ideal code path):
+
+- ``W`` (its CSR ``data``) and ``W_in`` are written once at construction with
+  :meth:`HardwareModel.program_values` (stored levels, programming noise,
+  drift, stuck cells), ``clip`` being each matrix's largest magnitude (a
+  crossbar maps its conductance range onto the weight range; the model's own
+  ``weight_clip`` is not used here). Read noise is *not* applied to the
+  reservoirs: their weights are the programmed values at every step.
+- ``state_bits``: node states quantized over [-1, 1] after every node update.
+- ``readout_bits``: readout weights quantized over ``[-max|W_out|, max|W_out|]``
+  (per readout) after the ridge fit.
+
+Every draw comes from the device stream of the reservoir's seed
+(:func:`astrocore.hardware.stream_seed`), split per structure
+(:func:`hardware_rng`), never from the global RNG.
 """
 
 from __future__ import annotations
@@ -21,12 +38,34 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..hardware import as_model, stream_seed
 from . import topology
 from ._checks import (check_choice, check_finite_array, check_int, check_interval, check_real,
                       check_seeds)
 from ._kernels import spmv_acc, to_device_csr
 from .readout import FEATURES, RidgeReadout, make_features
 from .results import ReservoirDivergenceError, ReservoirRun, ReservoirState
+
+#: Sub-streams of a reservoir's device stream, one per hardware draw.
+HARDWARE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4}
+
+
+def hardware_rng(seed: int, stream: str, column: int = 0) -> np.random.Generator:
+    """The host generator of one hardware draw of reservoir ``seed`` (``column``: a replica index)."""
+    return np.random.default_rng([stream_seed(int(seed)), HARDWARE_STREAMS[stream], int(column)])
+
+
+def quantize_states(x, bits: int) -> None:
+    """Round node states ``x`` in place onto ``2^bits`` levels over [-1, 1] (the same
+    numbers as ``quantize_between(x, bits, -1, 1)``)."""
+    xp = backend.xp()
+    step = 2.0 / ((1 << bits) - 1)
+    xp.clip(x, -1.0, 1.0, out=x)
+    x += 1.0
+    x /= step
+    xp.rint(x, out=x)
+    x *= step
+    x -= 1.0
 
 
 class _Plan:
@@ -55,6 +94,7 @@ class _Plan:
         self.W_in = xp.asarray(model.W_in_[col_seeds[0]] if shared else model.W_in_[list(col_seeds)])
         self.bias = model.bias
         self.leak = model.leak
+        self.state_bits = None if model.hardware is None else model.hardware.state_bits
 
     def step(self, prev, d, x, t: int) -> None:
         """``x = l prev + (1 - l) tanh(W prev + d)``; ``d`` (the input drive) is overwritten."""
@@ -67,6 +107,8 @@ class _Plan:
             d *= 1.0 - self.leak
             xp.multiply(prev, self.leak, out=x)
             x += d
+        if self.state_bits is not None:
+            quantize_states(x, self.state_bits)
 
     def run_chunk(self, drive, tgt, prev, t0: int):
         """Advance over the rows of ``drive`` (consumed), node states into the rows of ``tgt``."""
@@ -162,6 +204,8 @@ class ESN:
         One reservoir, or one per seed (a batch of independent reservoirs).
     chunk : int
         Steps whose input drive is computed at once (memory vs. overhead).
+    hardware : HardwareModel, preset name or None
+        Device non-idealities (module docstring); None or ``"ideal"``: none.
     """
 
     model_name = "esn"
@@ -170,7 +214,8 @@ class ESN:
                  leak: float = 0.0, bias: float = 0.0, input_scaling: float = 1.2,
                  input_layout: str = "block", input_density: float = 0.1, n_inputs: int | None = None,
                  self_loops: bool = True, features: str = "states", readout_bias: bool = False,
-                 ridge: float = 1e-6, washout: int = 200, seed=0, chunk: int = 256):
+                 ridge: float = 1e-6, washout: int = 200, seed=0, chunk: int = 256, hardware=None):
+        self.hardware = as_model(hardware)
         self.n_nodes = check_int("n_nodes", n_nodes, low=1)
         self.self_loops = bool(self_loops)
         self.degree = topology.check_degree(degree, self.n_nodes, self.self_loops)
@@ -188,10 +233,16 @@ class ESN:
         self.seeds_, self._several = check_seeds(seed)
         self.seed = list(self.seeds_) if self._several else self.seeds_[0]
         self.n_reservoirs = len(self.seeds_)
-        self.readout_ = RidgeReadout(self.ridge, self.features, readout_bias)
+        self.readout_ = RidgeReadout(self.ridge, self.features, readout_bias,
+                                     bits=None if self.hardware is None else self.hardware.readout_bits)
         self.W_ = [topology.recurrent_matrix(
             self.n_nodes, self.degree, self.spectral_radius, topology.host_rng(s, "recurrent"),
             self_loops=self.self_loops, arpack_rng=topology.host_rng(s, "arpack")) for s in self.seeds_]
+        if self._programs_weights():
+            for i, s in enumerate(self.seeds_):
+                W = self.W_[i].copy()
+                W.data = self._program(W.data, s, "recurrent")
+                self.W_[i] = W
         self.n_links = int(self.W_[0].nnz)
         self.n_inputs = None
         self.W_in_ = None
@@ -209,7 +260,8 @@ class ESN:
                 "input_density": self.input_density, "n_inputs": self.n_inputs,
                 "self_loops": self.self_loops, "features": self.features,
                 "readout_bias": self.readout_bias, "ridge": self.ridge, "washout": self.washout,
-                "seed": self.seed}
+                "seed": self.seed,
+                "hardware": None if self.hardware is None else self.hardware.to_attrs()}
 
     def __repr__(self) -> str:
         keys = ("n_nodes", "degree", "spectral_radius", "seed")
@@ -221,7 +273,21 @@ class ESN:
             topology.input_matrix(self.n_nodes, n_inputs, self.input_layout, self.input_scaling,
                                   topology.host_rng(s, "input"), density=self.input_density)
             for s in self.seeds_])
+        if self._programs_weights():
+            self.W_in_ = np.stack([self._program(w, s, "input") for w, s in zip(self.W_in_, self.seeds_)])
         self._plans.clear()
+
+    def _programs_weights(self) -> bool:
+        return self.hardware is not None and not self.hardware.weights_ideal
+
+    def _program(self, w: np.ndarray, seed: int, stream: str) -> np.ndarray:
+        """``w`` written once to the device: clip = its largest magnitude."""
+        clip = float(np.abs(w).max()) if w.size else 0.0
+        if clip == 0.0:
+            return w.copy()
+        out = self.hardware.program_values(np.asarray(w, dtype=float).ravel(), hardware_rng(seed, stream),
+                                           clip=clip)
+        return np.asarray(backend.to_host(out), dtype=float).reshape(w.shape)
 
     def _col_seeds(self, batch: int) -> tuple:
         return tuple(range(batch)) if self.n_reservoirs > 1 else (0,) * batch
@@ -291,7 +357,7 @@ class ESN:
         rec = xp.empty((t_total, plan.width)) if record else None
         buf = None if record else xp.empty((min(self.chunk, t_total), plan.width))
         spmv, tanh = plan.spmv, xp.tanh
-        fast = type(plan) is _Plan and self.leak == 0.0
+        fast = type(plan) is _Plan and self.leak == 0.0 and plan.state_bits is None
         prev = x0
         for c0 in range(0, t_total, self.chunk):
             c1 = min(c0 + self.chunk, t_total)

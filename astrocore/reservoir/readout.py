@@ -14,6 +14,9 @@ present, is not penalised. The normal equations are solved by Cholesky
 Batches: with states ``(T, B, N)`` one readout per column is fitted (``coef_``
 of shape ``(B, n_features, n_outputs)``), or one shared readout over all
 columns' rows with ``pool=True`` (``coef_`` of shape ``(1, ...)``).
+
+Hardware: with ``bits`` the fitted weights of each readout are quantized onto
+``2^bits`` uniform levels over ``[-max|W|, max|W|]`` (:func:`quantize_readout`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from .. import backend
+from ..hardware.model import check_bits
 from ._checks import check_choice, check_real
 
 FEATURES = ("states", "states_squares")
@@ -56,6 +60,16 @@ def solve_ridge(feats: np.ndarray, targets: np.ndarray, ridge: float, bias: bool
         return scipy.linalg.lstsq(gram, rhs)[0]
 
 
+def quantize_readout(coef: np.ndarray, bits: int) -> np.ndarray:
+    """Weights ``(B, n_features, d)`` rounded per readout ``b`` onto ``2^bits`` levels over
+    ``[-c_b, c_b]``, ``c_b = max |coef[b]|`` (a readout of zeros stays zero)."""
+    coef = np.asarray(coef, dtype=float)
+    peak = np.abs(coef).max(axis=tuple(range(1, coef.ndim)), keepdims=True)
+    c = np.where(peak > 0, peak, 1.0)
+    step = 2.0 * c / ((1 << bits) - 1)
+    return np.where(peak > 0, -c + step * np.rint((np.clip(coef, -c, c) + c) / step), 0.0)
+
+
 class RidgeReadout:
     """Linear readout ``y = f(n) W`` fitted by ridge regression.
 
@@ -66,14 +80,18 @@ class RidgeReadout:
     features : {"states", "states_squares"}
     bias : bool
         Append a constant feature (not penalised).
+    bits : int or None
+        Quantize the fitted weights (hardware ``readout_bits``); None: float64.
     """
 
-    def __init__(self, ridge: float = 1e-6, features: str = "states", bias: bool = False):
+    def __init__(self, ridge: float = 1e-6, features: str = "states", bias: bool = False,
+                 bits: int | None = None):
         self.ridge = check_real("ridge", ridge, low=0)
         self.features = check_choice("features", features, FEATURES)
         if not isinstance(bias, (bool, np.bool_)):
             raise ValueError(f"readout_bias must be a bool, got {bias!r}")
         self.bias = bool(bias)
+        self.bits = None if bits is None else check_bits("readout_bits", bits)
         self.coef_ = None
 
     def fit(self, states, targets, mask=None, pool: bool = False) -> RidgeReadout:
@@ -94,6 +112,8 @@ class RidgeReadout:
         else:
             coef = np.stack([solve_ridge(feats[:, b], targets[:, b], self.ridge, self.bias)
                              for b in range(feats.shape[1])])
+        if self.bits is not None:
+            coef = quantize_readout(coef, self.bits)
         self.coef_ = coef
         self._coef_dev = backend.asarray(coef)
         return self

@@ -67,6 +67,20 @@ formulas); ``sin(Psi - phi) = (F_im cos phi - F_re sin phi) / |F|`` with
 ``F = A_phi exp(i phi)``, so no ``arg`` or second ``sin`` is evaluated; the
 modulated weights are written into the CSR ``data`` array in place; the link
 activation is one sparse product with the link-node incidence matrix.
+
+Hardware (``hardware=``; the ESN's effects, :mod:`astrocore.reservoir.esn`, plus):
+
+- ``modulation_noise`` sigma: device-to-device variation of each link's
+  modulation depth, ``m_k = m (1 + sigma e_k)``, ``e_k ~ N(0, 1)`` drawn once per
+  reservoir (not clipped: ``M_k`` may leave [0, 1] where ``m_k > 1``);
+- ``phase_noise`` sigma (rad): with free (or steered) phases every link's
+  phase takes ``+ sigma e_k(t)`` each step after the Kuramoto update (the
+  noisy Kuramoto model: phases diffuse); with frozen phases the modulation
+  sees ``phi_k + sigma e_k(t)`` (jitter around the frozen phase, ``M`` and the
+  recorded order parameter computed from the jittered phases every step).
+  Each batch column draws from its own stream of its seed (a seed's first
+  column: the same numbers as a run of that seed alone);
+- ``state_bits``: applied in the node update here too.
 """
 
 from __future__ import annotations
@@ -78,7 +92,7 @@ from .. import backend
 from . import topology
 from ._checks import check_choice, check_int, check_interval, check_real, check_seed
 from ._kernels import spmv_acc, to_device_csr
-from .esn import ESN, _Plan, _truth
+from .esn import ESN, _Plan, _truth, hardware_rng, quantize_states
 from .results import ReservoirRun, ReservoirState
 
 TWO_PI = 2.0 * np.pi
@@ -97,8 +111,19 @@ class _RhythmicPlan(_Plan):
         L, B = model.n_links, self.batch
         self.n_links, self.width_links = L, B * L
         w0 = xp.asarray(np.concatenate([model.W_[s].data for s in col_seeds]))
-        self.wA = w0 * (1.0 - model.m / 2.0)
-        self.wB = w0 * (model.m / 2.0)
+        if model.m_links_ is None:
+            self.wA = w0 * (1.0 - model.m / 2.0)
+            self.wB = w0 * (model.m / 2.0)
+        else:  # device-to-device variation of the modulation depth, per link
+            m = xp.asarray(np.concatenate([model.m_links_[s] for s in col_seeds]))
+            self.wA = w0 * (1.0 - m / 2.0)
+            self.wB = w0 * (m / 2.0)
+        hw = model.hardware
+        self.phase_noise = 0.0 if hw is None else hw.phase_noise
+        self._gens = None
+        if self.phase_noise:
+            self.noise = xp.empty(B * L)
+            self._noise_host = self.noise if xp is np else np.empty(B * L)
         scale = model.eps2 / 2.0
         self.g0 = model.eps1 + model.eps2 / 2.0
         self.E = to_device_csr(topology.block_diag_csr(
@@ -151,6 +176,26 @@ class _RhythmicPlan(_Plan):
         xp = backend.xp()
         self.phi[:] = xp.asarray(phases, dtype=float).reshape(-1)
         self._stale = True
+        if self.phase_noise:  # phase-noise streams restart with every new set of phases
+            self._reset_phase_noise()
+
+    def _reset_phase_noise(self) -> None:
+        """One stream per batch column: its seed's, the k-th replica for the k-th column of that seed."""
+        seeds, L = self.model.seeds_, self.n_links
+        self._gens = [hardware_rng(seeds[s], "phase", self.col_seeds[:b].count(s))
+                      for b, s in enumerate(self.col_seeds)]
+        self._noise_rows = [self._noise_host[b * L:(b + 1) * L] for b in range(self.batch)]
+
+    def draw_phase_noise(self):
+        """``sigma e`` (one normal per link and column) into ``self.noise``."""
+        if self._gens is None:
+            self._reset_phase_noise()
+        for gen, row in zip(self._gens, self._noise_rows):
+            gen.standard_normal(out=row)
+        if self.noise is not self._noise_host:
+            self.noise[:] = backend.xp().asarray(self._noise_host)
+        self.noise *= self.phase_noise
+        return self.noise
 
     def set_mode(self, mode: str, gain=None, shift=None) -> None:
         """``"free"``: Kuramoto dynamics; ``"control"``: ``phi += gain * increment + shift``
@@ -197,10 +242,12 @@ class _RhythmicPlan(_Plan):
         control = self.mode == "control"
         gain, shift = self.gain, self.shift
         plan = self
+        qbits, pn = self.state_bits, self.phase_noise
+        noise = self.noise if pn else None
 
-        def sincos():
-            # sin, cos from t = tan(phi/2): sin = 2t/(1+t^2), cos = 2/(1+t^2) - 1
-            mul(phi, 0.5, out=t_)
+        def sincos_of(src):
+            # sin, cos from t = tan(src/2): sin = 2t/(1+t^2), cos = 2/(1+t^2) - 1
+            mul(src, 0.5, out=t_)
             tan(t_, out=t_)
             mul(t_, t_, out=q_)
             add(q_, 1.0, out=q_)
@@ -210,6 +257,9 @@ class _RhythmicPlan(_Plan):
             # A_n o M = w (1 - m/2) - w (m/2) sin phi, into the CSR data in place
             mul(wB, s_, out=data)
             sub(wA, data, out=data)
+
+        def sincos():
+            sincos_of(phi)
             plan._stale = False
 
         def sums(row):
@@ -224,8 +274,21 @@ class _RhythmicPlan(_Plan):
                 mul(d, 1.0 - leak, out=d)
                 mul(prev, leak, out=x)
                 add(x, d, out=x)
+            if qbits is not None:
+                quantize_states(x, qbits)
 
         def frozen(drive, tgt, prev, t0, osum):
+            if pn:  # the modulation sees the frozen phases plus fresh jitter each step
+                for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
+                    plan.draw_phase_noise()
+                    add(noise, phi, out=noise)
+                    sincos_of(noise)
+                    plan._stale = True
+                    if osum is not None:
+                        dot(sc2, ones, out=osum[t])
+                    nodes(prev, d, x)
+                    prev = x
+                return prev
             if plan._stale:
                 sincos()
             for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
@@ -293,6 +356,8 @@ class _RhythmicPlan(_Plan):
                     mul(u1, gain, out=u1)
                     add(u1, shift, out=u1)
                 add(phi, u1, out=phi)
+                if pn:  # diffusive phase noise (noisy Kuramoto model)
+                    add(phi, plan.draw_phase_noise(), out=phi)
                 plan._stale = True
                 prev = x
             return prev
@@ -331,6 +396,8 @@ class RhythmicSharing(ESN):
         Astrocytes binding each link (2: overlapping domains, a connected graph).
     link_activation : {"mean", "pre", "post"}
         ``a_k`` from both end nodes (the authors'), the sending node, or the receiving node.
+    hardware : HardwareModel, preset name or None
+        Device non-idealities (module docstring); None or ``"ideal"``: none.
     """
 
     model_name = "rhythmic"
@@ -342,7 +409,8 @@ class RhythmicSharing(ESN):
                  ridge: float = 1e-6, washout: int = 200, m: float = 0.6, omega=0.01,
                  eps1: float = -0.2, eps2: float = 0.6, gamma: float = 0.0, astro_graph="links",
                  astro_degree: int = 50, astro_self_loops: bool = False, n_domains: int | None = None,
-                 domains_per_link: int = 2, link_activation: str = "mean", seed=0, chunk: int = 256):
+                 domains_per_link: int = 2, link_activation: str = "mean", seed=0, chunk: int = 256,
+                 hardware=None):
         self.m = check_interval("m", m, 0.0, 1.0)
         self.eps1 = check_real("eps1", eps1)
         self.eps2 = check_real("eps2", eps2)
@@ -359,8 +427,11 @@ class RhythmicSharing(ESN):
                          input_scaling=input_scaling, input_layout=input_layout,
                          input_density=input_density, n_inputs=n_inputs, self_loops=self_loops,
                          features=features, readout_bias=readout_bias, ridge=ridge, washout=washout,
-                         seed=seed, chunk=chunk)
+                         seed=seed, chunk=chunk, hardware=hardware)
         L = self.n_links
+        sigma_m = 0.0 if self.hardware is None else self.hardware.modulation_noise
+        self.m_links_ = None if not sigma_m else [
+            self.m * (1.0 + sigma_m * hardware_rng(s, "modulation").standard_normal(L)) for s in self.seeds_]
         omega_arr = np.asarray(omega, dtype=float)
         if omega_arr.ndim == 0:
             self.omega = check_real("omega", float(omega_arr))
