@@ -6,7 +6,7 @@ effects vary one non-ideality at a time on float weights.
 """
 
 HW_MGD = config["hardware_mgd"]
-HW_MGD_SWEPT = ("weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets")
+HW_MGD_SWEPT = ("weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets", "preset_amplitudes")
 HW_MGD_EFFECTS = {effect: levels for effect, levels in HW_MGD["effects"].items() if levels}
 
 
@@ -38,10 +38,14 @@ def hw_preset_model(name):
     return {"preset": name, "weight_clip": HW_MGD["weight_clip"], "stochastic_rounding": True}
 
 
-HW_PRESETS = [dict(kind="preset", preset=name, file=f"preset-{name}", hardware=hw_preset_model(name))
-              for name in HW_MGD["presets"]]
+# presets: MGD in the loop at each perturbation amplitude (a device's converters and noise set
+# the smallest cost change it can see); deployment does not depend on the amplitude
+HW_PRESETS = [dict(kind="preset", preset=name, hardware=hw_preset_model(name)) for name in HW_MGD["presets"]]
+HW_PRESET_RUNS = [dict(p, amplitude=float(a), file=f"preset-{p['preset']}_amplitude-{number(float(a))}")
+                  for p in HW_PRESETS for a in HW_MGD["preset_amplitudes"]]
 HW_IDEAL = [dict(kind="ideal", file="ideal", hardware={})]
-HW_POINTS = {point["file"]: point for point in HW_IDEAL + HW_GRID + HW_EFFECTS + HW_PRESETS}
+HW_POINTS = {point["file"]: point for point in HW_IDEAL + HW_GRID + HW_EFFECTS + HW_PRESET_RUNS}
+HW_DEPLOYED = HW_IDEAL + HW_GRID + HW_EFFECTS + HW_PRESETS
 HW_MGD_RUNS = [f"data/hardware_mgd/{name}.nc" for name in HW_POINTS]
 
 FIGURES.update({name: figure_outputs(name) for name in ("hardware_mgd", "hardware_mgd_effects")})
@@ -87,7 +91,7 @@ rule hardware_mgd_deploy:
     params:
         cmd=lambda w, output, threads: papermill("hardware_mgd_deploy.ipynb", {
             **hw_training_parameters(),
-            "points": [{k: v for k, v in p.items() if k != "file"} for p in HW_POINTS.values()],
+            "points": [{k: v for k, v in p.items() if k != "file"} for p in HW_DEPLOYED],
             "out": absolute(output)[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
