@@ -58,6 +58,7 @@ include: "rules/rhythmic.smk"
 include: "rules/bench.smk"
 include: "rules/smart.smk"
 include: "rules/hardware_reservoir.smk"
+include: "rules/hardware_mgd.smk"
 include: "rules/hardware_energy.smk"
 
 

@@ -17,7 +17,7 @@ FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep",
            "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation", "rhythmic_inference",
            "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic",
            "hardware_reservoir",
-           "hardware_energy"]
+           "hardware_mgd", "hardware_mgd_effects", "hardware_energy"]
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
                         "cost_evaluations", "wall_seconds"],
@@ -26,6 +26,8 @@ TABLE_COLUMNS = {
     "reservoir_adaptation": ["system", "context", "trained", "model", "vpt_mean", "vpt_std", "vpt_units",
                              "climate_distance"],
     "hardware_reservoir": ["bits", "phase_noise", "seeds", "regime_accuracy", "vpt_mean"],
+    "hardware_mgd": ["training", "weight_bits", "noise", "seeds", "test_accuracy_mean", "test_accuracy_std"],
+    "hardware_mgd_effects": ["effect", "level", "training", "seeds", "test_accuracy_mean", "test_accuracy_std"],
     "smart_perturbations": ["dataset", "direction", "seeds", "evals_to_90_median", "evals_to_bp_minus_1_median",
                             "final_test_accuracy_mean", "wall_seconds_median"],
     "hardware_energy": ["preset", "method", "per_inference_pj", "per_training_step_pj"],
@@ -136,6 +138,10 @@ def _quick_config() -> dict:
     ("smart_gradient_run", "smart_gradient", {"directions"}),
     ("smart_scaling_run", "smart_scaling", {"widths", "directions"}),
     ("hardware_reservoir_run", "hardware_reservoir", {"bits"}),
+    ("hardware_mgd_run", "hardware_mgd", {"weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets",
+                                               "preset_amplitudes"}),
+    ("hardware_mgd_deploy", "hardware_mgd", {"weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets",
+                                               "preset_amplitudes"}),
     ("hardware_energy", "hardware_energy", set()),
 ])
 def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):

@@ -15,7 +15,8 @@ faults, converters, and an energy estimate (ALGORITHMS.md section 6).
 
 from .device import Device, OnDevice, stream_seed
 from .energy import EnergyAssumptions, adc_energy, dac_energy, forward_energy, technology, training_step_energy
-from .model import (NOISE_TYPES, PRESETS, HardwareModel, as_model, drift_factor, level_step, preset,
+from .model import (NOISE_TYPES, PRESETS, HardwareModel, as_model, drift_factor, level_step, model_from,
+                    preset,
                     quantize, quantize_between)
 
 
@@ -31,5 +32,5 @@ def deploy(model, theta, hardware, seeds):
 
 
 __all__ = ["Device", "OnDevice", "HardwareModel", "NOISE_TYPES", "PRESETS", "as_model", "deploy",
-           "drift_factor", "level_step", "preset", "quantize", "quantize_between", "stream_seed",
+           "drift_factor", "level_step", "model_from", "preset", "quantize", "quantize_between", "stream_seed",
            "EnergyAssumptions", "adc_energy", "dac_energy", "forward_energy", "technology", "training_step_energy"]
