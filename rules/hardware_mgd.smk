@@ -114,7 +114,7 @@ rule hardware_mgd_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("hardware_mgd_figures.ipynb", {
-            "runs": absolute(input.runs), "deployed": absolute([input.deployed])[0],
+            "runs": absolute(input.runs), "deployed": absolute([input.deployed])[0], "noise_kind": HW_MGD["noise_kind"],
             "fig_dir": absolute(["figures"])[0], "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
