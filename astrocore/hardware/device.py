@@ -75,14 +75,20 @@ class Device:
             return arr[0]
         return arr.reshape(arr.shape[0], *(1,) * (ndim - arr.ndim), *arr.shape[1:])
 
-    def _normal(self, shape, dtype):
+    def _per_chip(self, draw, shape, dtype=None):
+        """Fresh ``draw(gen, shape)`` numbers: row ``s`` from chip ``s``'s stream (any shape for one chip)."""
         xp = backend.xp()
         if self.n_chips == 1:
-            return self.gens[0].standard_normal(shape).astype(dtype, copy=False)
-        if shape[0] != self.n_chips:
+            out = draw(self.gens[0], shape)
+        elif shape[0] != self.n_chips:
             raise ValueError(f"an array for {self.n_chips} chips needs a leading axis of {self.n_chips}, "
                              f"got shape {tuple(shape)}")
-        return xp.stack([g.standard_normal(shape[1:]) for g in self.gens]).astype(dtype, copy=False)
+        else:
+            out = xp.stack([draw(g, shape[1:]) for g in self.gens])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def _normal(self, shape, dtype):
+        return self._per_chip(lambda g, size: g.standard_normal(size), shape, dtype)
 
     def _as_chips(self, theta):
         xp = backend.xp()
@@ -109,7 +115,7 @@ class Device:
         else:
             stored = hw.store(rows)
         if hw.programming_noise:
-            fresh = xp.stack([g.standard_normal(rows.shape[1]) for g in self.gens]).astype(rows.dtype)
+            fresh = self._normal(rows.shape, rows.dtype)
             if self._error is None:
                 self._error = fresh
             else:
@@ -132,8 +138,7 @@ class Device:
         if hw.update_step is not None:
             units = delta / hw.update_step
             if hw.stochastic_rounding:
-                units = xp.floor(units + xp.stack([g.random(units.shape[1:]) for g in self.gens])
-                                 if self.n_chips > 1 else units + self.gens[0].random(units.shape))
+                units = xp.floor(units + self._per_chip(lambda g, size: g.random(size), units.shape))
             else:
                 units = xp.rint(units)
             delta = units * hw.update_step

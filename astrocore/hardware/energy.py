@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .model import PRESETS, HardwareModel, check_bits, preset
+from .model import HardwareModel, as_model, check_bits
 
 METHODS = ("mgd", "backprop")
 TECHNOLOGIES = ("fp32", "int8", "pcm", "rram")
@@ -295,13 +295,8 @@ def _total(out: dict) -> dict:
 
 
 def _model(hardware) -> HardwareModel:
-    if hardware is None:
-        return HardwareModel(name="ideal")
-    if isinstance(hardware, str):
-        return preset(hardware)
-    if not isinstance(hardware, HardwareModel):
-        raise ValueError(f"hardware must be None, a preset name {PRESETS} or a HardwareModel, got {hardware!r}")
-    return hardware
+    """``hardware`` as a model (None and ``ideal`` alike: the fp32 reference)."""
+    return as_model(hardware) or HardwareModel(name="ideal")
 
 
 def _positive_int(name: str, value) -> int:
