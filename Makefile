@@ -1,36 +1,67 @@
 # Self-installing entry points. `make figures` and `make test` create .venv
-# (Python 3.11+, no conda needed), install astrocore with its pinned ranges,
-# then run the workflow or the tests.
+# (Python 3.11.5+, no conda needed), install the exact versions of
+# requirements-lock.txt (with hashes) and astrocore itself, then run the
+# workflow or the tests. `make lock` refreshes the lock from pyproject's ranges.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements-lock.txt
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/default.yaml
 CORES  ?= all
 
-.PHONY: install figures quick test lab bench clean
+# The reservoir experiments: chaotic runs, checked against reference tables (astrocore.reference).
+RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime reservoir_adaptation \
+                       rhythmic_inference hardware_reservoir
+RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb))
+
+.PHONY: install figures check-figures quick test test-second-path lock lab bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "astrocore needs Python 3.11 or newer; set PYTHON=python3.x")'
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11, 5) else "astrocore needs Python 3.11.5 or newer; set PYTHON=python3.x")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-## Regenerate every figure and table (config/default.yaml) into figures/.
+## Regenerate every figure and table (config/default.yaml) into figures/; with the default config,
+## then check the reservoir tables against the committed study (tests/references/default/).
 figures: $(STAMP)
 	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES) --configfile $(CONFIG)
+	@if [ "$(CONFIG)" = "config/default.yaml" ]; then $(MAKE) --no-print-directory check-figures; fi
+
+## Compare figures/tables with the committed default-profile references, one tolerance per value.
+check-figures: $(STAMP)
+	$(BIN)/python -m astrocore.reference check figures/tables --profile default
 
 ## The CI-sized workflow (config/quick.yaml) into this checkout.
 quick:
 	$(MAKE) figures CONFIG=config/quick.yaml
 
-## Unit, property, notebook (nbval) and workflow tests.
+## Unit, property, notebook (nbval) and workflow tests; then the reservoir experiments again on a
+## second numeric path (numpy's SIMD kernels switched off), against the same reference tables.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-second-path
+
+test-second-path: $(STAMP)
+	ASTROCORE_QUICK_TARGETS="$(RESERVOIR_FIGURES:%=figures/%.png)" $(BIN)/python -m astrocore.numeric_path -- \
+	    $(BIN)/python -m pytest \
+	    "tests/test_workflow.py::test_quick_tables_hold_their_reference_and_a_moved_reference_fails" \
+	    $(RESERVOIR_NOTEBOOKS)
+
+## Refresh requirements-lock.txt: the newest versions pyproject's ranges allow today, for every platform.
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet uv
+	.lock-venv/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11.5 \
+	    --generate-hashes --no-emit-package astrocore -o $(LOCK) \
+	    --custom-compile-command "make lock   (uv pip compile pyproject.toml --extra dev --universal --python-version 3.11.5 --generate-hashes)"
+	rm -rf .lock-venv
 
 ## JupyterLab with the project's kernel.
 lab: $(STAMP)
@@ -42,4 +73,4 @@ bench: $(STAMP)
 	$(BIN)/python -m astrocore.bench mgd
 
 clean:
-	rm -rf .snakemake logs data/mgd_* data/rhythmic_* .pytest_cache
+	rm -rf .snakemake logs data/mgd_* data/rhythmic_* data/hardware_* .pytest_cache

@@ -4,7 +4,9 @@ The quick workflow (config/quick.yaml) runs once per session, lazily, into a
 scratch directory, the first time a workflow test or a notebook needs it.
 ``ASTROCORE_WORKDIR`` then points there, so notebooks executed by nbval read
 the quick data and write their figures there, never into the committed
-figures/. Set ASTROCORE_WORKDIR yourself to reuse an existing quick run.
+figures/. Set ASTROCORE_WORKDIR yourself to reuse an existing quick run, and
+ASTROCORE_QUICK_TARGETS (snakemake targets, space-separated) to make only part
+of it (`make test-second-path` makes the reservoir figures only).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def quick_workflow(config) -> Path:
     log = workdir / "snakemake.log"
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
                "--directory", str(workdir), "--configfile", str(ROOT / "config" / "quick.yaml"),
-               "--cores", str(os.cpu_count() or 1)]
+               "--cores", str(os.cpu_count() or 1), *os.environ.get("ASTROCORE_QUICK_TARGETS", "").split()]
     with open(log, "w") as handle:
         result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, cwd=workdir)
     if result.returncode:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from . import numeric_path
+
 
 
 def _check_real(name: str, value, *, low=None, low_open=False) -> float:
@@ -232,7 +234,7 @@ def simulate(system="lorenz", t_end: float = 100.0, dt: float = 0.025, *, schedu
         schedule = Schedule.constant(sys_.default_param, t_start)
     elif not isinstance(schedule, Schedule):
         schedule = Schedule.constant(_check_real(sys_.param_name, schedule), t_start)
-    x = np.asarray(sys_.x0 if x0 is None else x0, dtype=float)
+    x = numeric_path.nudge(np.asarray(sys_.x0 if x0 is None else x0, dtype=float))
     if x.shape != (3,) or not np.all(np.isfinite(x)):
         raise ValueError(f"x0 must be 3 finite numbers, got {x0!r}")
     if transient > 0:

@@ -43,7 +43,8 @@ rule hardware_reservoir_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("hardware_reservoir_figures.ipynb", {
-            "inputs": absolute(input.points), "fig_dir": absolute(["figures"])[0],
+            "inputs": absolute(input.points), **{k: HW_RESERVOIR[k] for k in ("warmup", "transition", "smooth_window")},
+            "reference": config["reference"], "fig_dir": absolute(["figures"])[0],
             "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"

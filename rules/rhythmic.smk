@@ -30,6 +30,7 @@ FIGURES.update({name: figure_outputs(name) for name in
                 ("regime_detection", "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation",
                  "rhythmic_inference")})
 FIGURES["reservoir_adaptation"] += multiext("figures/tables/reservoir_adaptation_variants", ".csv", ".md")
+FIGURES["rhythmic_inference"] += multiext("figures/tables/rhythmic_inference_features", ".csv", ".md")
 
 
 # ------------------------------------------------------------------ regimes: link synchrony against baselines
@@ -67,7 +68,8 @@ rule rhythmic_regimes_figure:
     params:
         cmd=lambda w, input, threads: papermill("rhythmic_regimes_figures.ipynb", {
             "inputs": absolute(input.points), **{k: REGIMES[k] for k in REGIME_SCORING},
-            "fig_dir": absolute(["figures"])[0], "table_dir": absolute(["figures/tables"])[0]}, threads),
+            "reference": config["reference"], "fig_dir": absolute(["figures"])[0],
+            "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
 
@@ -86,7 +88,8 @@ rule rhythmic_schematic_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("rhythmic_schematic_figures.ipynb", {
-            "inputs": absolute([input.points]), "fig_dir": absolute(["figures"])[0],
+            "inputs": absolute([input.points]), "warmup": REGIMES["warmup"], "reference": config["reference"],
+            "fig_dir": absolute(["figures"])[0],
             "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
@@ -173,7 +176,7 @@ rule rhythmic_multiregime_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("rhythmic_multiregime_figures.ipynb", {
-            "inputs": absolute(input.points), "fig_dir": absolute(["figures"])[0],
+            "inputs": absolute(input.points), "reference": config["reference"], "fig_dir": absolute(["figures"])[0],
             "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
@@ -193,7 +196,7 @@ rule rhythmic_adaptation_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("rhythmic_adaptation_figures.ipynb", {
-            "inputs": absolute(input.points), "fig_dir": absolute(["figures"])[0],
+            "inputs": absolute(input.points), "reference": config["reference"], "fig_dir": absolute(["figures"])[0],
             "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"
@@ -233,7 +236,7 @@ rule rhythmic_inference_figure:
         mem_mb=2000,
     params:
         cmd=lambda w, input, threads: papermill("rhythmic_inference_figures.ipynb", {
-            "inputs": absolute(input.points), "fig_dir": absolute(["figures"])[0],
+            "inputs": absolute(input.points), "reference": config["reference"], "fig_dir": absolute(["figures"])[0],
             "table_dir": absolute(["figures/tables"])[0]}, threads),
     shell:
         "{params.cmd} {log:q}"

@@ -421,14 +421,3 @@ def test_climate_distance():
     t = np.arange(1000)
     slow, fast = np.sin(0.05 * t)[:, None], np.sin(0.5 * t)[:, None]
     assert 0.9 < metrics.climate_distance(slow, fast, method="spectrum") <= 1.0
-
-
-def test_regime_accuracy_from_order_parameter():
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1, 0, 1], 300)
-    velocity = np.where(labels == 0, 0.010, 0.013)
-    phase = np.angle(np.exp(1j * np.cumsum(velocity)))
-    order_r = np.where(labels == 0, 0.99, 0.77) + 0.01 * rng.normal(size=labels.size)
-    acc = metrics.regime_accuracy(order_r, phase, labels)
-    assert acc > 0.95
-    assert metrics.regime_accuracy(order_r, phase, 1 - labels) == pytest.approx(acc)

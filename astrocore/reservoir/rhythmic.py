@@ -88,7 +88,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .. import backend
+from .. import backend, numeric_path
 from . import topology
 from ._checks import check_choice, check_int, check_interval, check_real, check_seed
 from ._kernels import spmv_acc, to_device_csr
@@ -441,8 +441,8 @@ class RhythmicSharing(ESN):
         else:
             self.omega = omega_arr.copy()
         self.incidence_ = [topology.incidence_matrix(W, self.link_activation) for W in self.W_]
-        self.phases0_ = np.stack([topology.host_rng(s, "phases").uniform(0.0, TWO_PI, L)
-                                  for s in self.seeds_])
+        self.phases0_ = numeric_path.nudge(np.stack([topology.host_rng(s, "phases").uniform(0.0, TWO_PI, L)
+                                                     for s in self.seeds_]))
         self.astro_ = self.domains_ = None
         self.domains_per_link = check_int("domains_per_link", domains_per_link, low=1)
         if self.astro_mode == "links":

@@ -1,0 +1,1 @@
+"""Analyses of runs: every method a figure notebook uses, tested (regime detectors, ...)."""

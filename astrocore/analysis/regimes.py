@@ -1,0 +1,175 @@
+"""Regime detectors: which regime a driven reservoir is in, read from one statistic per step.
+
+Every detector is causal in its statistic (moving averages over past steps
+only) and cross-fitted in its one learned parameter: the series is cut in
+two halves at ``split``, the detector is fitted on the scored steps of one
+half and labels the other, so no step is labelled by a rule fitted on it.
+This is the regime detector behind ``figures/regime_detection.png`` and the
+regime accuracy of ``figures/hardware_reservoir.png``. Unlike clustering,
+it cannot land on a partition unrelated to the regimes (k-means on
+``(R, <Phi>)`` did, for one seed of four, at chance).
+
+- a scalar statistic: the single threshold (and side) that best separates
+  the two labels on the fitting half (:func:`best_threshold`);
+- a feature array ``(time, k)``: a depth-3 decision tree (scikit-learn).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from astrocore import backend
+
+
+def causal_mean(x, window: int) -> np.ndarray:
+    """Causal moving average over the last axis: mean of the last ``window`` steps (fewer at the start)."""
+    if int(window) != window or window < 1:
+        raise ValueError(f"window must be an integer >= 1, got {window!r}")
+    x = np.asarray(backend.to_host(x), dtype=float)
+    c = np.cumsum(x, axis=-1)
+    out = c.copy()
+    out[..., window:] = c[..., window:] - c[..., :-window]
+    return out / np.minimum(np.arange(1, x.shape[-1] + 1), window)
+
+
+def phase_velocity(mean_phase) -> np.ndarray:
+    """Backward difference of the unwrapped mean phase along the last axis (0 at the first step), rad per step."""
+    phi = np.asarray(backend.to_host(mean_phase), dtype=float)
+    return np.diff(np.unwrap(phi, axis=-1), axis=-1, prepend=phi[..., :1])
+
+
+def best_threshold(x, y, mask) -> np.ndarray:
+    """Labels (0/1) from the single threshold and side with the highest accuracy on the ``mask`` steps.
+
+    Exhaustive over the sorted values: label 1 above the cut, or below it,
+    whichever agrees with more of ``y[mask]``; the cut is midway between
+    distinct neighbours (never between equal values, which no cut separates).
+    """
+    x, y, mask = np.asarray(x, float), np.asarray(y).astype(int), np.asarray(mask, bool)
+    xs, ys = x[mask], y[mask]
+    if xs.size == 0:
+        raise ValueError("best_threshold needs at least one fitting step (mask selects none)")
+    order = np.argsort(xs, kind="stable")
+    xs, ys = xs[order], ys[order]
+    below1 = np.concatenate([[0], np.cumsum(ys)])
+    k = np.arange(xs.size + 1)
+    acc_up = ((k - below1) + (ys.sum() - below1)) / xs.size
+    legal = np.r_[True, xs[1:] > xs[:-1], True]      # no cut between equal values
+    i = int(np.argmax(np.where(legal, np.maximum(acc_up, 1 - acc_up), -1.0)))
+    cut = xs[0] - 1 if i == 0 else xs[-1] + 1 if i == xs.size else 0.5 * (xs[i - 1] + xs[i])
+    return ((x > cut) == (acc_up[i] >= 1 - acc_up[i])).astype(int)
+
+
+def tree_classifier(features, y, mask) -> np.ndarray:
+    """Labels from a depth-3 decision tree (``random_state=0``) fitted on the ``mask`` steps."""
+    from sklearn.tree import DecisionTreeClassifier  # noqa: PLC0415
+
+    features, y, mask = np.asarray(features, float), np.asarray(y).astype(int), np.asarray(mask, bool)
+    model = DecisionTreeClassifier(max_depth=3, random_state=0)
+    model.fit(features[mask], y[mask])
+    return model.predict(features)
+
+
+def cross_fitted(statistic, y, scored, split: int) -> np.ndarray:
+    """Labels of each half (steps before and from ``split``) from the detector fitted on the other half's
+    ``scored`` steps: :func:`best_threshold` for a 1-d statistic, :func:`tree_classifier` for ``(time, k)``."""
+    statistic = np.asarray(statistic, float)
+    y, scored = np.asarray(y).astype(int), np.asarray(scored, bool)
+    if statistic.shape[0] != y.size or scored.size != y.size:
+        raise ValueError(f"statistic, labels and scored need one entry per step ({y.size}), got "
+                         f"{statistic.shape[0]} and {scored.size}")
+    if not 0 < split < y.size:
+        raise ValueError(f"split must lie inside the series (0, {y.size}), got {split}")
+    if not np.all(np.isfinite(statistic)):
+        raise ValueError(f"statistic has a non-finite value at step {int(np.argwhere(~np.isfinite(statistic))[0][0])}")
+    fit = tree_classifier if statistic.ndim == 2 else best_threshold
+    first = np.arange(y.size) < split
+    return np.where(first, fit(statistic, y, scored & ~first), fit(statistic, y, scored & first))
+
+
+def detection_delays(pred, regime, first: int, persist: int) -> list[int]:
+    """Steps from each switch (at or after ``first``) until ``persist`` consecutive steps are labelled right
+    (the segment's length when that never happens)."""
+    pred, regime = np.asarray(pred), np.asarray(regime)
+    switches = np.flatnonzero(np.diff(regime)) + 1
+    switches = switches[switches >= first]
+    out = []
+    for s, e in zip(switches, [*switches[1:], regime.size]):
+        ok = (pred[s:e] == regime[s]).astype(int)
+        need = min(persist, e - s)
+        hits = np.flatnonzero(np.convolve(ok, np.ones(need, dtype=int), "valid") == need)
+        out.append(int(hits[0]) if hits.size else int(e - s))
+    return out
+
+
+def outside_transitions(regime, warmup: int, transition: int) -> np.ndarray:
+    """Steps from ``warmup`` on, less the ``transition`` steps after each switch of ``regime``."""
+    regime = np.asarray(regime)
+    keep = np.arange(regime.size) >= warmup
+    for s in np.flatnonzero(np.diff(regime)) + 1:
+        keep[s: s + transition] = False
+    return keep
+
+
+def synchrony_features(order_R, mean_phase, window: int) -> np.ndarray:
+    """``(time, 2)``: R and the causal ``window``-step mean of the phase velocity d<Phi>/dt."""
+    r = np.asarray(backend.to_host(order_R), dtype=float)
+    return np.stack([r, causal_mean(phase_velocity(mean_phase), window)], axis=-1)
+
+
+def synchrony_accuracy(order_R, mean_phase, regime, *, warmup: int, transition: int, window: int) -> float:
+    """Accuracy of the cross-fitted (R, <Phi>) classifier outside transitions (one run: 1-d R and <Phi>)."""
+    regime = np.asarray(regime).astype(int)
+    scored = np.arange(regime.size) >= warmup
+    pred = cross_fitted(synchrony_features(order_R, mean_phase, window), regime, scored,
+                        (warmup + regime.size) // 2)
+    keep = outside_transitions(regime, warmup, transition)
+    return float((pred == regime)[keep].mean())
+
+
+def detector_statistics(u, order_R, mean_phase, mean_activity, *, std_window: int, norm_window: int,
+                        smooth_window: int) -> dict[str, np.ndarray]:
+    """Per-step statistic of every regime detector of the regime-detection experiment.
+
+    ``u``: the input ``(time, coord)``; ``order_R``, ``mean_phase``,
+    ``mean_activity``: ``(seed, time)``. Returns, per method, an array with a
+    leading seed axis (length 1 for the input baselines, which no seed
+    changes): ``R threshold`` (R), ``(R, <Phi>) classifier``
+    (:func:`synchrony_features`), ``input-norm baseline`` (causal mean of
+    ``|u|``), ``input-std baseline`` (causal moving standard deviation of each
+    coordinate, averaged), ``mean-activity baseline`` (causal mean of
+    ``(1/N) sum |n_i|``).
+    """
+    u = np.asarray(u, float)
+    mean = causal_mean(u.T, std_window)
+    std = np.sqrt(np.maximum(causal_mean((u ** 2).T, std_window) - mean ** 2, 0)).mean(axis=0)
+    R = np.asarray(order_R, float)
+    return {"R threshold": R,
+            "(R, <Phi>) classifier": synchrony_features(R, mean_phase, smooth_window),
+            "input-norm baseline": causal_mean(np.linalg.norm(u, axis=1), norm_window)[None],
+            "input-std baseline": std[None],
+            "mean-activity baseline": causal_mean(mean_activity, smooth_window)}
+
+
+def score_detectors(statistics: dict, regime, *, warmup: int, transition: int, persist: int):
+    """Per method and seed: accuracy over all steps from ``warmup``, accuracy outside transitions, the median
+    detection delay over switches; and the first seed's labels per method.
+
+    Returns ``(rows, labels)``: rows are dicts (method, seed index, accuracy_all_steps,
+    accuracy_outside_transitions, detection_delay); each detector is cross-fitted on the halves split at
+    ``(warmup + T) // 2``.
+    """
+    y = np.asarray(regime).astype(int)
+    scored = np.arange(y.size) >= warmup
+    outside = outside_transitions(y, warmup, transition)
+    split = (warmup + y.size) // 2
+    rows, labels = [], {}
+    for method, stat in statistics.items():
+        for s, column in enumerate(stat):
+            pred = cross_fitted(column, y, scored, split)
+            if s == 0:
+                labels[method] = pred
+            rows.append(dict(method=method, seed_index=s, accuracy_all_steps=float((pred == y)[scored].mean()),
+                             accuracy_outside_transitions=float((pred == y)[outside].mean()),
+                             detection_delay=float(np.median(detection_delays(pred, y, warmup, persist)))))
+    return rows, labels
