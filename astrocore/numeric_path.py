@@ -25,7 +25,6 @@ OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the environment sets them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys

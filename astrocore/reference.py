@@ -57,8 +57,9 @@ class Statistic:
     """One reported statistic: its mean column, spread column and resolution floor.
 
     ``mean`` defaults to ``<name>_mean`` and ``spread`` to ``<name>_std``
-    (``NO_SPREAD``: the floor alone sets the tolerance); ``n`` names the column holding the number of independent runs the mean
-    is over (seeds), or is an int.
+    (``NO_SPREAD``: the floor alone sets the tolerance); ``n`` names the
+    column holding the number of independent runs the mean is over (seeds,
+    forecasts), or is an int.
     """
 
     name: str

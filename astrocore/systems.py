@@ -33,7 +33,6 @@ from scipy.integrate import solve_ivp
 from . import numeric_path
 
 
-
 def _check_real(name: str, value, *, low=None, low_open=False) -> float:
     """A finite real number, ``> low`` (``low_open``) or ``>= low``; ValueError naming it otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \

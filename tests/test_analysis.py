@@ -136,3 +136,17 @@ def test_parameter_scores():
         inference.parameter_scores(np.zeros((2, 1)), [0.1, 0.2])
     with pytest.raises(ValueError, match="finite"):
         inference.parameter_scores(np.array([[np.nan], [1.0], [2.0]]), [0.1, 0.2, 0.3])
+
+
+def test_one_standard_error_rule():
+    from astrocore.analysis import tuning  # noqa: PLC0415
+
+    best = np.array([1.0, 3.0, 2.0, 2.0])          # mean 2, standard error 0.408
+    assert tuning.one_standard_error([np.full(4, 1.7), best]) == 0     # within one SE: the preferred first
+    assert tuning.one_standard_error([np.full(4, 1.5), best]) == 1     # beyond it: the best
+    assert tuning.one_standard_error([best, np.full(4, 5.0)]) == 1
+    assert tuning.one_standard_error([[0.2]]) == 0
+    with pytest.raises(ValueError, match="at least one candidate"):
+        tuning.one_standard_error([])
+    with pytest.raises(ValueError, match="finite"):
+        tuning.one_standard_error([[np.nan, 1.0]])

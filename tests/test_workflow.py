@@ -97,6 +97,25 @@ def test_only_reservoir_notebooks_skip_output_comparison():
 
 
 @pytest.mark.workflow
+def test_same_machine_rerun_is_bit_identical(quick_dir, tmp_path):
+    """Level one of reproducibility: the same notebook, parameters and locked packages on the same machine give
+    the same data, bit for bit (a chaotic reservoir run included), provenance times aside."""
+    import numpy as np  # noqa: PLC0415
+
+    first = quick_dir / "data/rhythmic_inference/system-thomas.nc"
+    again = tmp_path / "again.nc"
+    result = subprocess.run([sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3", "--cwd",
+                             str(ROOT / "notebooks"), "-p", "out", str(again),
+                             str(ROOT / "notebooks/rhythmic_inference_run.ipynb"), str(tmp_path / "log.ipynb")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    a, b = store.read_dataset(first), store.read_dataset(again)
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        assert np.array_equal(a[name].values, b[name].values, equal_nan=True), name
+
+
+@pytest.mark.workflow
 def test_quick_data_files_carry_provenance(quick_dir):
     files = sorted((quick_dir / "data").rglob("*.nc"))
     assert len(files) >= 20
