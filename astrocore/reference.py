@@ -106,10 +106,10 @@ TABLES: dict[str, TableSpec] = {
         Statistic("order_R_regime", R_FLOOR))),
     "hardware_reservoir": TableSpec(("bits", "phase_noise"), (
         Statistic("regime_accuracy", ACCURACY), Statistic("vpt", 0.03, n="forecasts"))),
-    "rhythmic_multiregime": TableSpec(("system", "context", "model"), (
+    "rhythmic_multiregime": TableSpec(("system", "context", "model", "variant"), (
         Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02, n="forecasts")),
         pool_by=("system", "vpt_units")),
-    "reservoir_adaptation": TableSpec(("system", "context", "model"), (
+    "reservoir_adaptation": TableSpec(("system", "context", "model", "variant"), (
         Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02, n="forecasts")),
         pool_by=("system", "vpt_units")),
     "reservoir_adaptation_variants": TableSpec(("system", "model", "variant", "contexts"), (
