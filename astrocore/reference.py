@@ -13,7 +13,10 @@ The tolerance of a mean over ``n`` seeds with standard deviation ``s`` is
 
     tol = max(z * sqrt(2 / n) * max(s, s_pool / 2), floor),       z = 4,
 
-the difference of two independent means being ``N(0, 2 s^2 / n)``:
+the difference of two independent means being ``N(0, 2 s^2 / n)`` (``n``:
+seeds, or forecasts where each forecast's trajectory is what a new numeric
+path changes, as for a valid prediction time; a climate distance is a property
+of a seed's closed loop, so its ``n`` is the seeds):
 ``sqrt(2 / n) s`` is its standard deviation, ``z = 4`` standard deviations
 are exceeded by chance with probability 6e-5. ``s_pool`` is the root mean
 square of ``s`` over the table's rows of that statistic (rows with the same
@@ -107,13 +110,13 @@ TABLES: dict[str, TableSpec] = {
     "hardware_reservoir": TableSpec(("bits", "phase_noise"), (
         Statistic("regime_accuracy", ACCURACY), Statistic("vpt", 0.03, n="forecasts"))),
     "rhythmic_multiregime": TableSpec(("system", "context", "model", "variant"), (
-        Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02, n="forecasts")),
+        Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02)),
         pool_by=("system", "vpt_units")),
     "reservoir_adaptation": TableSpec(("system", "context", "model", "variant"), (
-        Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02, n="forecasts")),
+        Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02)),
         pool_by=("system", "vpt_units")),
     "reservoir_adaptation_variants": TableSpec(("system", "model", "variant", "contexts"), (
-        Statistic("vpt_fraction", 0.005, n="forecasts"), Statistic("climate_distance", 0.02, n="forecasts"))),
+        Statistic("vpt_fraction", 0.005, n="forecasts"), Statistic("climate_distance", 0.02))),
     "rhythmic_inference": TableSpec(("system", "feature_set"), (
         Statistic("cv_r2", 0.05), Statistic("abs_spearman", 0.05))),
     "rhythmic_inference_features": TableSpec(("system", "value"), (
