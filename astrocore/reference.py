@@ -21,7 +21,9 @@ of a seed's closed loop, so its ``n`` is the seeds):
 are exceeded by chance with probability 6e-5. ``s_pool`` is the root mean
 square of ``s`` over the table's rows of that statistic (rows with the same
 units, where a table mixes them: ``TableSpec.pool_by``), so that a row whose
-few seeds happened to agree does not get a tolerance of zero; ``floor`` is
+few seeds happened to agree does not get a tolerance of zero (not for the
+forecast tables, whose spreads come from 12 to 120 forecasts each and whose
+rows differ in scale by orders of magnitude); ``floor`` is
 the resolution of the statistic (one scored step of an accuracy, one step of
 a valid prediction time). A seed changes the reservoir's weights as well as
 its trajectory, so the seed spread bounds what a change of numeric path can
@@ -93,6 +95,7 @@ class TableSpec:
     keys: tuple[str, ...]
     statistics: tuple[Statistic, ...] = field(default_factory=tuple)
     pool_by: tuple[str, ...] = ()   # columns whose rows share units: the pooled spread stays within them
+    pool: bool = True               # False where every spread is estimated from many runs (forecasts)
 
 
 ACCURACY = 0.01      # an accuracy: one point
@@ -111,12 +114,12 @@ TABLES: dict[str, TableSpec] = {
         Statistic("regime_accuracy", ACCURACY), Statistic("vpt", 0.03, n="forecasts"))),
     "rhythmic_multiregime": TableSpec(("system", "context", "model", "variant"), (
         Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02)),
-        pool_by=("system", "vpt_units")),
+        pool=False),
     "reservoir_adaptation": TableSpec(("system", "context", "model", "variant"), (
         Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02)),
-        pool_by=("system", "vpt_units")),
+        pool=False),
     "reservoir_adaptation_variants": TableSpec(("system", "model", "variant", "contexts"), (
-        Statistic("vpt_fraction", 0.005, n="forecasts"), Statistic("climate_distance", 0.02))),
+        Statistic("vpt_fraction", 0.005, n="forecasts"), Statistic("climate_distance", 0.02)), pool=False),
     "rhythmic_inference": TableSpec(("system", "feature_set"), (
         Statistic("cv_r2", 0.05), Statistic("abs_spearman", 0.05))),
     "rhythmic_inference_features": TableSpec(("system", "value"), (
@@ -176,7 +179,7 @@ def freeze(table: pd.DataFrame, name: str) -> pd.DataFrame:
             raise ValueError(f"table {name!r}: column {stat.n!r} must be >= 1")
         squares = pd.Series(np.where(np.isfinite(spread), spread, np.nan) ** 2, index=table.index)
         groups = [table[c] for c in s.pool_by] if s.pool_by else np.zeros(len(table))
-        pooled = np.sqrt(squares.groupby(groups).transform("mean").fillna(0.0).to_numpy())
+        pooled = np.sqrt(squares.groupby(groups).transform("mean").fillna(0.0).to_numpy()) if s.pool else 0.0
         part = table[list(s.keys)].copy()
         part["statistic"] = stat.name
         part["reference"] = mean
@@ -212,6 +215,12 @@ def _key(frame: pd.DataFrame, keys) -> pd.Series:
 def compare(table: pd.DataFrame, reference: pd.DataFrame, name: str) -> pd.DataFrame:
     """One row per reference value: the measured value, the difference and whether it is within tolerance.
 
+    The tolerance is the reference's, widened where the rerun's own spread is
+    larger: ``max(tol, Z sqrt(s_ref^2 / n_ref + s_run^2 / n_run))``, the
+    standard deviation of the difference of two means with unequal spreads
+    (a heavy-tailed valid prediction time can meet one long forecast in one
+    run and none in the other).
+
     A reference row with no measured row, or a measured row with no reference
     row, is a failure (``within`` False), as is NaN against a number.
     """
@@ -219,8 +228,12 @@ def compare(table: pd.DataFrame, reference: pd.DataFrame, name: str) -> pd.DataF
     measured = freeze(table, name)
     ref = reference.copy()
     ref["key"], measured["key"] = _key(ref, s.keys), _key(measured, s.keys)
-    merged = ref.merge(measured[["key", "statistic", "reference"]].rename(columns={"reference": "measured"}),
-                       on=["key", "statistic"], how="outer", indicator=True)
+    run = measured[["key", "statistic", "reference", "spread", "n"]].rename(
+        columns={"reference": "measured", "spread": "measured_spread", "n": "measured_n"})
+    merged = ref.merge(run, on=["key", "statistic"], how="outer", indicator=True)
+    combined = Z * np.sqrt(np.nan_to_num(merged["spread"]) ** 2 / merged["n"]
+                           + np.nan_to_num(merged["measured_spread"]) ** 2 / merged["measured_n"])
+    merged["tolerance"] = np.fmax(merged["tolerance"], combined)
     diff = merged["measured"] - merged["reference"]
     both_nan = merged["measured"].isna() & merged["reference"].isna() & (merged["_merge"] == "both")
     merged["difference"] = diff

@@ -142,3 +142,12 @@ def test_cli_checks_a_table_directory(tmp_path):
     out = subprocess.run([sys.executable, "-m", "astrocore.reference", "check", str(tmp_path), "--profile", "quick"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "no reference table found" in out.stderr
+
+
+def test_a_wider_rerun_widens_the_tolerance(toy):
+    ref = reference.freeze(toy, "toy")
+    wide = toy.assign(score_std=[0.5, 0.0])
+    result = reference.compare(wide, ref, "toy").set_index("key")
+    expected = reference.Z * math.sqrt(0.05 ** 2 / 4 + 0.5 ** 2 / 4)
+    assert result.loc["a", "tolerance"] == pytest.approx(expected)
+    assert result.loc["b", "tolerance"] == pytest.approx(ref.tolerance.iloc[1])
