@@ -228,6 +228,7 @@ def compare(table: pd.DataFrame, reference: pd.DataFrame, name: str) -> pd.DataF
     measured = freeze(table, name)
     ref = reference.copy()
     ref["key"], measured["key"] = _key(ref, s.keys), _key(measured, s.keys)
+    ref["order_"] = np.arange(len(ref))
     run = measured[["key", "statistic", "reference", "spread", "n"]].rename(
         columns={"reference": "measured", "spread": "measured_spread", "n": "measured_n"})
     merged = ref.merge(run, on=["key", "statistic"], how="outer", indicator=True)
@@ -240,7 +241,8 @@ def compare(table: pd.DataFrame, reference: pd.DataFrame, name: str) -> pd.DataF
     merged["within"] = both_nan | ((merged["_merge"] == "both") & (diff.abs() <= merged["tolerance"]))
     merged["problem"] = np.select([merged["_merge"] == "left_only", merged["_merge"] == "right_only"],
                                   ["missing in the rerun", "not in the reference"], "")
-    return merged.drop(columns="_merge")
+    merged = merged.sort_values("order_", na_position="last", kind="stable").reset_index(drop=True)
+    return merged.drop(columns=["_merge", "order_"])
 
 
 def check(table: pd.DataFrame, name: str, profile: str | None = "quick") -> str:
