@@ -10,6 +10,7 @@ LOCK   := requirements-lock.txt
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/default.yaml
 CORES  ?= all
+TARGETS ?=
 
 # The reservoir experiments: chaotic runs, checked against reference tables (astrocore.reference).
 RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime reservoir_adaptation \
@@ -30,9 +31,15 @@ $(STAMP): pyproject.toml $(LOCK)
 
 ## Regenerate every figure and table (config/default.yaml) into figures/; with the default config,
 ## then check the reservoir tables against the committed study (tests/references/default/).
+## First the config is checked (file, line and key of every error); a lock left by an interrupted
+## run (kill -9, power cut) is removed when no snakemake process works in this directory, and the
+## profile reruns incomplete jobs, so after an interruption the same command resumes the run.
+## TARGETS: snakemake targets to make instead of all (e.g. TARGETS=figures/mgd_parity.png).
 figures: $(STAMP)
-	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES) --configfile $(CONFIG)
-	@if [ "$(CONFIG)" = "config/default.yaml" ]; then $(MAKE) --no-print-directory check-figures; fi
+	$(BIN)/python -m astrocore.config check $(CONFIG)
+	$(BIN)/python -m astrocore.config unlock-stale --configfile $(CONFIG)
+	$(BIN)/snakemake $(TARGETS) --workflow-profile profiles/default --cores $(CORES) --configfile $(CONFIG)
+	@if [ "$(CONFIG)" = "config/default.yaml" ] && [ -z "$(TARGETS)" ]; then $(MAKE) --no-print-directory check-figures; fi
 
 ## Compare figures/tables with the committed default-profile references, one tolerance per value.
 check-figures: $(STAMP)

@@ -10,21 +10,29 @@ a failed run keeps its traceback under logs/. The rules live in rules/, one
 file per part of the study.
 """
 
-import json
+import re
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 ROOT = Path(workflow.basedir)
 NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT))  # astrocore.config from this checkout, whichever python runs snakemake
+
+from astrocore.config import check as check_config, papermill_command  # noqa: E402
 
 
 configfile: str(ROOT / "config" / "default.yaml")
 
 
+# Every number finite, the schema (integers are ints), and the relations between fields; each
+# problem named with its file, line and key path (astrocore.config). Then snakemake's own validation.
+SCHEMA = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+check_config(config, [ROOT / "config" / "default.yaml", *workflow.overwrite_configfiles], schema=SCHEMA)
 validate(config, str(ROOT / "config" / "schema.yaml"))
 
 
@@ -34,11 +42,48 @@ def number(value):
 
 
 def papermill(notebook, parameters, threads):
-    """Shell command executing ``notebook`` with ``parameters``; the rule appends its log path."""
-    payload = json.dumps(parameters).replace("'", "'\\''")
-    return (f"OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
-            f"ASTROCORE_PROGRESS=0 '{sys.executable}' -m papermill --no-progress-bar -k python3 "
-            f"--cwd '{NOTEBOOKS}' -y '{payload}' '{NOTEBOOKS / notebook}'")
+    """Shell command executing ``notebook`` with ``parameters``; the rule appends its log path
+    (``{log:q}``). Every path and the parameters are quoted (astrocore.config.quote)."""
+    return papermill_command(sys.executable, NOTEBOOKS, notebook, parameters, threads)
+
+
+def choices(*path):
+    """Wildcard constraint: exactly one of the names config/schema.yaml allows at ``path``."""
+    node = SCHEMA
+    for key in path:
+        node = node[key]
+    return "|".join(re.escape(str(name)) for name in node["enum"])
+
+
+def one_of(names):
+    """Wildcard constraint: exactly one of ``names`` (e.g. the config's sweep points)."""
+    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
+
+
+INTEGER = r"[0-9]+"
+NUMBER = r"-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?"  # number(): 10, 0.001, 1e-05
+
+
+# Every wildcard of every rule matches only what the workflow itself writes: an integer, a
+# number as number() spells it, or a name the schema allows (rules tighten these to the
+# config's own points where a point must exist). Nothing else reaches a shell command.
+wildcard_constraints:
+    bits=INTEGER,
+    width=INTEGER,
+    batch=INTEGER,
+    tau_theta=INTEGER,
+    eta=NUMBER,
+    context=NUMBER,
+    mode=choices("definitions", "mode"),
+    dataset=choices("definitions", "dataset"),
+    method=choices("properties", "mgd_vs_backprop", "properties", "methods", "items"),
+    case=choices("properties", "rhythmic_regimes", "properties", "cases", "items"),
+    system=choices("properties", "rhythmic_systems", "properties", "systems", "items"),
+    model=choices("properties", "rhythmic_adaptation", "properties", "models", "items"),
+    direction="|".join(choices("properties", block, "properties", "directions", "items")
+                       for block in ("smart_perturbations", "smart_gradient", "smart_scaling")),
+    name="mgd|reservoir",
+    point=r"[A-Za-z0-9_.+-]+",
 
 
 def absolute(paths):

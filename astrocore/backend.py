@@ -15,15 +15,27 @@ from types import ModuleType
 
 import numpy as np
 
+from .validation import Choice, Seed, validate_params
+
 BACKENDS = ("numpy", "cupy")
 _ENV_VAR = "ASTROCORE_BACKEND"
 _current: str | None = None
 
 
-def _validate(name: str) -> str:
-    if not isinstance(name, str) or name.lower() not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    return name.lower()
+class _BackendName(Choice):
+    """A backend name, case-insensitive (``ASTROCORE_BACKEND=NumPy`` works); converted to lower case."""
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and value.lower() in self.options
+
+    def convert(self, value):
+        return value.lower()
+
+    def describe(self) -> str:
+        return f"a backend name, one of {self.options} (any case)"
+
+
+BACKEND = _BackendName(BACKENDS)
 
 
 def _import_cupy() -> ModuleType:
@@ -38,9 +50,9 @@ def _import_cupy() -> ModuleType:
     return cupy
 
 
+@validate_params({"name": BACKEND})
 def set_backend(name: str) -> None:
-    """Select the array backend for all kernels (``'numpy'`` or ``'cupy'``)."""
-    name = _validate(name)
+    """Select the array backend for all kernels (``'numpy'`` or ``'cupy'``, any case)."""
     if name == "cupy":
         _import_cupy()
     global _current
@@ -51,11 +63,15 @@ def get_backend() -> str:
     """Name of the active backend; read from ``ASTROCORE_BACKEND`` on first use."""
     global _current
     if _current is None:
-        set_backend(os.environ.get(_ENV_VAR, "numpy") or "numpy")
+        value = os.environ.get(_ENV_VAR, "numpy") or "numpy"
+        if not BACKEND.accepts(value):
+            raise ValueError(f"the environment variable {_ENV_VAR} must be {BACKEND.describe()}, got {value!r}")
+        set_backend(value)
     return _current
 
 
 @contextlib.contextmanager
+@validate_params({"name": BACKEND})
 def use_backend(name: str):
     """Context manager that selects a backend and restores the previous one."""
     previous = get_backend()
@@ -71,16 +87,18 @@ def xp() -> ModuleType:
     return _import_cupy() if get_backend() == "cupy" else np
 
 
-def rng(seed: int | None):
+@validate_params({"seed": Seed()})
+def rng(seed: int):
     """A fresh random Generator seeded with ``seed`` on the active backend.
 
     ``seed`` must be a non-negative int: every random stream in astrocore
     flows from a configured seed, never from global state.
     """
-    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return _rng(seed)
+
+
+def _rng(seed: int):
+    """:func:`rng` for a seed already checked (the entry points declare theirs)."""
     if get_backend() == "cupy":
         return _import_cupy().random.default_rng(int(seed))
     return np.random.default_rng(int(seed))

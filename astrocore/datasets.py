@@ -30,14 +30,20 @@ import numpy as np
 import pooch
 from scipy.ndimage import gaussian_filter1d
 
+from .validation import (Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Real, Seed,
+                         check_memory, validate_params)
+
+_PATH = InstanceOf(str, os.PathLike, example=lambda: "data/raw")
+
 
 @dataclass(frozen=True, eq=False)
 class TaskData:
     """A classification task: train and test inputs with their targets.
 
     ``x_*`` are ``(n, n_features)`` and ``y_*`` ``(n, n_outputs)`` float64
-    arrays; ``y`` is one-hot for multiclass tasks and a single 0/1 column for
-    binary ones. ``meta`` records where the data came from.
+    arrays, finite and non-empty (integer input becomes float64); ``y`` is
+    one-hot for multiclass tasks and a single 0/1 column for binary ones.
+    ``meta`` records where the data came from.
     """
 
     name: str
@@ -47,18 +53,24 @@ class TaskData:
     y_test: np.ndarray
     meta: dict
 
-    def __post_init__(self):
+    @validate_params({"name": InstanceOf(str, example=lambda: "task"), "x_train": Array(2, dtype="float64"),
+                      "y_train": Array(2, dtype="float64"), "x_test": Array(2, dtype="float64"),
+                      "y_test": Array(2, dtype="float64"), "meta": InstanceOf(dict, example=dict)})
+    def __init__(self, name: str, x_train, y_train, x_test, y_test, meta: dict):
+        for key, value in (("name", name), ("x_train", x_train), ("y_train", y_train), ("x_test", x_test),
+                           ("y_test", y_test), ("meta", meta)):
+            object.__setattr__(self, key, value)
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"x_{split} and y_{split} must be 2-D with the same number of "
                     f"rows, got shapes {x.shape} and {y.shape}"
                 )
         if self.x_train.shape[1] != self.x_test.shape[1] or (
             self.y_train.shape[1] != self.y_test.shape[1]
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 "train and test must have the same number of columns, got "
                 f"x {self.x_train.shape[1]}/{self.x_test.shape[1]} and "
                 f"y {self.y_train.shape[1]}/{self.y_test.shape[1]}"
@@ -86,24 +98,12 @@ class TaskData:
         return self.x_test.shape[0]
 
 
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]``, else a ValueError naming ``name``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < low
-        or (high is not None and value > high)
-    ):
-        allowed = f"an int in [{low}, {high}]" if high is not None else f"an int >= {low}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
-
-
 def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes)[labels]
 
 
 # ---------------------------------------------------------------- parity
+@validate_params({"n_bits": Integer(2, 16)})
 def parity(n_bits: int) -> TaskData:
     """The n-bit parity task: all ``2**n_bits`` patterns, target = XOR of the bits.
 
@@ -112,7 +112,6 @@ def parity(n_bits: int) -> TaskData:
     the Multiplexed Gradient Descent papers, train and test are both the full
     truth table (independent copies). ``n_bits`` must be in [2, 16].
     """
-    n_bits = _check_int("n_bits", n_bits, 2, 16)
     patterns = np.arange(2**n_bits)[:, None] >> np.arange(n_bits - 1, -1, -1)
     x = (patterns & 1).astype(np.float64)
     y = (x.sum(axis=1, keepdims=True) % 2).astype(np.float64)
@@ -121,6 +120,7 @@ def parity(n_bits: int) -> TaskData:
 
 
 # ---------------------------------------------------------------- digits
+@validate_params({"test_fraction": Real(0, 1, closed="neither"), "split_seed": Seed()})
 def digits(test_fraction: float = 0.25, split_seed: int = 0) -> TaskData:
     """scikit-learn's bundled 8x8 digits (1797 images, 10 classes; no network).
 
@@ -133,14 +133,11 @@ def digits(test_fraction: float = 0.25, split_seed: int = 0) -> TaskData:
     from sklearn.datasets import load_digits  # noqa: PLC0415 - heavy import
     from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
-    split_seed = _check_int("split_seed", split_seed, 0)
     images, labels = load_digits(return_X_y=True)
     n, n_classes = len(labels), 10
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (float, int, np.floating)):
-        raise ValueError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
-    n_test = math.ceil(test_fraction * n) if 0 < test_fraction < 1 else 0
+    n_test = math.ceil(test_fraction * n)
     if not n_classes <= n_test <= n - n_classes:
-        raise ValueError(
+        raise InvalidParameterError(
             f"test_fraction must be a float in (0, 1) leaving at least {n_classes} of "
             f"the {n} samples (one per class) in each split, got {test_fraction!r}"
         )
@@ -206,6 +203,12 @@ def _resample(x: np.ndarray, lengths: np.ndarray, n_out: int) -> np.ndarray:
     return (1 - frac) * x[rows, left] + frac * x[rows, left + 1]
 
 
+#: Bytes a generated MNIST-1D sample needs at the peak of :func:`mnist1d` (about a dozen
+#: float64 work arrays of the 72-point signal, plus the 40 features and 10 targets kept).
+MNIST1D_BYTES_PER_SAMPLE = 8 * (12 * 72 + 2 * 50)
+
+
+@validate_params({"n_train": Integer(1), "n_test": Integer(1), "seed": Seed()})
 def mnist1d(n_train: int = 4000, n_test: int = 1000, seed: int = 42) -> TaskData:
     """MNIST-1D, generated offline: 40-sample 1-D signals in 10 classes.
 
@@ -235,9 +238,11 @@ def mnist1d(n_train: int = 4000, n_test: int = 1000, seed: int = 42) -> TaskData
     not those of the published pickle, but the distribution is the same.
     Targets are one-hot.
     """
-    n_train = _check_int("n_train", n_train, 1)
-    n_test = _check_int("n_test", n_test, 1)
-    seed = _check_int("seed", seed, 0)
+    name = "n_train" if n_train >= n_test else "n_test"
+    check_memory(name, n_train if name == "n_train" else n_test,
+                 float(n_train + n_test) * MNIST1D_BYTES_PER_SAMPLE,
+                 f"{n_train + n_test:.3g} samples (n_train + n_test) x {MNIST1D_BYTES_PER_SAMPLE} bytes "
+                 "of work arrays each")
     a = MNIST1D_ARGS
     rng = np.random.default_rng(seed)
     n = n_train + n_test
@@ -291,6 +296,7 @@ _IDX_DTYPES = {
 }
 
 
+@validate_params({"path": _PATH})
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST / Fashion-MNIST format), gzipped or plain.
 
@@ -386,6 +392,7 @@ def _fashion_mnist_paths(data_dir: Path, download: bool) -> dict[str, Path]:
     return paths
 
 
+@validate_params({"data_dir": _PATH, "download": Bool()})
 def fashion_mnist(data_dir="data/raw", download: bool = False) -> TaskData:
     """Fashion-MNIST: 60000 train / 10000 test 28x28 grey images, 10 classes.
 
@@ -399,11 +406,9 @@ def fashion_mnist(data_dir="data/raw", download: bool = False) -> TaskData:
     targets are one-hot. Source: Xiao, Rasul & Vollgraf (2017),
     github.com/zalandoresearch/fashion-mnist.
     """
-    if not isinstance(data_dir, (str, os.PathLike)):
-        raise ValueError(f"data_dir must be a str or path, got {data_dir!r}")
-    if not isinstance(download, bool):
-        raise ValueError(f"download must be True or False, got {download!r}")
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InvalidParameterError(f"data_dir must be a directory, got the file {data_dir}")
     paths = _fashion_mnist_paths(data_dir, download)
 
     def split(prefix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -438,9 +443,17 @@ _LOADERS = {
 }
 
 
+@validate_params({"name": Choice(tuple(_LOADERS))})
 def load(name: str, **kwargs) -> TaskData:
     """The task called ``name`` (one of ``parity``, ``digits``, ``mnist1d``,
-    ``fashion_mnist``), built with ``kwargs``."""
-    if not isinstance(name, str) or name not in _LOADERS:
-        raise ValueError(f"name must be one of {list(_LOADERS)}, got {name!r}")
-    return _LOADERS[name](**kwargs)
+    ``fashion_mnist``), built with ``kwargs`` (the loader's own parameters; an
+    unknown keyword is an error naming the ones it takes)."""
+    loader = _LOADERS[name]
+    import inspect  # noqa: PLC0415
+
+    allowed = tuple(inspect.signature(loader).parameters)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise InvalidParameterError(f"load({name!r}) got unknown keyword(s) {unknown}; {name} takes "
+                                    f"{allowed if allowed else 'no keywords'}")
+    return loader(**kwargs)

@@ -10,17 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .validation import Array, Choice, Integer, InvalidParameterError, Optional, Real, validate_params
+
+POSITIVE = Real(0, closed="neither")
+FORECAST = Array((2, 3), finite=False)       # a forecast may diverge: NaN and inf are its business
+TRUTH = Array((2, 3))
+SCALE = Optional(Array())   # > 0 everywhere, broadcast against one time step: checked with the data
 
 
+@validate_params({"outputs": Array(), "targets": Array()})
 def accuracy(outputs, targets) -> float:
     """Fraction of samples classified correctly.
 
     One output column: the prediction is ``output > 0.5`` against the 0/1
     target. Several columns: ``argmax`` of outputs against ``argmax`` of the
-    (one-hot) targets.
+    (one-hot) targets. ``outputs`` and ``targets`` are finite, non-empty and of
+    one shape ``(..., n_samples, n_columns)``.
     """
     xp = backend.xp()
-    outputs, targets = xp.asarray(outputs), xp.asarray(targets)
+    if outputs.ndim < 2 or outputs.shape != targets.shape:
+        raise InvalidParameterError(f"outputs and targets must have one shape (..., n_samples, n_columns), got "
+                                    f"outputs {tuple(outputs.shape)} and targets {tuple(targets.shape)}")
     if outputs.shape[-1] == 1:
         correct = (outputs[..., 0] > 0.5) == (targets[..., 0] > 0.5)
     else:
@@ -28,8 +38,23 @@ def accuracy(outputs, targets) -> float:
     return float(xp.mean(correct))
 
 
+@validate_params({"a": Array(), "b": Array(), "axis": Integer()})
 def cosine(a, b, axis: int = -1):
-    """Cosine similarity ``a.b / (|a| |b|)`` along ``axis`` (0 where a norm is 0)."""
+    """Cosine similarity ``a.b / (|a| |b|)`` along ``axis`` (0 where a norm is 0).
+
+    ``a`` and ``b`` finite, non-empty and broadcastable; ``axis`` one of their axes."""
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise InvalidParameterError(f"a and b must have broadcastable shapes, got {tuple(a.shape)} and "
+                                    f"{tuple(b.shape)}") from None
+    if not -len(shape) <= axis < len(shape):
+        raise InvalidParameterError(f"axis must be an axis of arrays of shape {shape}, got {axis}")
+    return _cosine(a, b, axis)
+
+
+def _cosine(a, b, axis=-1):
+    """:func:`cosine` without validation (the trainers' checkpoints)."""
     xp = backend.xp()
     a, b = xp.asarray(a), xp.asarray(b)
     num = xp.sum(a * b, axis=axis)
@@ -37,13 +62,19 @@ def cosine(a, b, axis: int = -1):
     return xp.where(den > 0, num / xp.where(den > 0, den, 1), 0.0)
 
 
+@validate_params({"n_params": Integer(1), "n_perturbations": Array()})
 def cosine_theory(n_params: int, n_perturbations) -> np.ndarray:
     """Expected cosine of an averaged Rademacher (code-mode) gradient estimate.
 
     ``(1 + (N - 1) / tau)^(-1/2)`` for ``N`` parameters and ``tau``
-    perturbations (McCaughan et al. 2023, ALGORITHMS.md section 2).
+    perturbations (McCaughan et al. 2023, ALGORITHMS.md section 2): ``tau`` a
+    number or an array of numbers, each finite and > 0.
     """
-    tau = np.asarray(n_perturbations, dtype=float)
+    tau = np.asarray(backend.to_host(n_perturbations), dtype=float)
+    if not np.all(tau > 0):
+        bad = np.argwhere(~(tau > 0))[0]
+        raise InvalidParameterError(f"n_perturbations must be > 0, got {tau[tuple(bad)]} at index "
+                                    f"{tuple(int(i) for i in bad)}")
     return (1.0 + (n_params - 1) / tau) ** -0.5
 
 
@@ -60,7 +91,7 @@ def _forecast_pair(prediction, truth):
     pred = np.asarray(backend.to_host(prediction), dtype=float)
     true = np.asarray(backend.to_host(truth), dtype=float)
     if pred.shape != true.shape or pred.ndim not in (2, 3):
-        raise ValueError("prediction and truth must have the same shape (time, dim) or "
+        raise InvalidParameterError("prediction and truth must have the same shape (time, dim) or "
                          f"(time, batch, dim), got {pred.shape} and {true.shape}")
     return pred, true
 
@@ -68,18 +99,30 @@ def _forecast_pair(prediction, truth):
 def _scale(true, scale):
     if scale is None:
         scale = true.std(axis=0)
-    scale = np.asarray(scale, dtype=float)
+    scale = np.asarray(backend.to_host(scale), dtype=float)
     if np.any(scale <= 0):
-        raise ValueError(f"scale must be > 0 in every coordinate, got {scale}")
+        raise InvalidParameterError(f"scale must be > 0 in every coordinate, got {scale}")
+    try:
+        np.broadcast_shapes(scale.shape, true.shape[1:])
+    except ValueError:
+        raise InvalidParameterError(f"scale of shape {scale.shape} does not broadcast against one time step of "
+                                    f"shape {true.shape[1:]} (one value, or one per coordinate)") from None
     return scale
 
 
+@validate_params({"prediction": FORECAST, "truth": TRUTH, "scale": SCALE})
 def normalized_error(prediction, truth, scale=None) -> np.ndarray:
     """``e(t) = sqrt(mean_i ((y_hat_i - y_i) / s_i)^2)``, shape ``(time, [batch])``."""
+    return _normalized_error(prediction, truth, scale)
+
+
+def _normalized_error(prediction, truth, scale=None):
     pred, true = _forecast_pair(prediction, truth)
     return np.sqrt(np.mean(((pred - true) / _scale(true, scale)) ** 2, axis=-1))
 
 
+@validate_params({"prediction": FORECAST, "truth": TRUTH, "dt": POSITIVE, "lyapunov_exponent": POSITIVE,
+                  "threshold": POSITIVE, "scale": SCALE})
 def valid_prediction_time(prediction, truth, dt: float, lyapunov_exponent: float = 1.0,
                           threshold: float = 0.4, scale=None):
     """Valid prediction time in Lyapunov times (``lyapunov_exponent=1``: in model time).
@@ -90,23 +133,23 @@ def valid_prediction_time(prediction, truth, dt: float, lyapunov_exponent: float
     within the threshold. A forecast that never exceeds it gets its full length
     (a lower bound). A float, or one value per batch column.
     """
-    if not dt > 0 or not lyapunov_exponent > 0 or not threshold > 0:
-        raise ValueError(f"dt, lyapunov_exponent and threshold must be > 0, got {dt}, "
-                         f"{lyapunov_exponent}, {threshold}")
-    err = normalized_error(prediction, truth, scale)
+    err = _normalized_error(prediction, truth, scale)
     above = err > threshold
     first = np.where(above.any(axis=0), np.argmax(above, axis=0), err.shape[0])
     vpt = first * dt * lyapunov_exponent
     return float(vpt) if np.ndim(vpt) == 0 else vpt
 
 
+@validate_params({"prediction": FORECAST, "truth": TRUTH, "scale": SCALE})
 def nrmse(prediction, truth, scale=None):
     """``sqrt(mean_{t,i} ((y_hat_i - y_i) / s_i)^2)``: a float, or one per batch column."""
-    err = normalized_error(prediction, truth, scale)
+    err = _normalized_error(prediction, truth, scale)
     out = np.sqrt(np.mean(err ** 2, axis=0))
     return float(out) if np.ndim(out) == 0 else out
 
 
+@validate_params({"prediction": FORECAST, "truth": TRUTH, "method": Choice(("wasserstein", "spectrum")),
+                  "scale": SCALE})
 def climate_distance(prediction, truth, method: str = "wasserstein", scale=None):
     """Distance between the long-term statistics ("climate") of two trajectories.
 
@@ -119,15 +162,19 @@ def climate_distance(prediction, truth, method: str = "wasserstein", scale=None)
     ``"wasserstein"``; ``"spectrum"`` needs equal lengths. A float, or one value
     per batch column.
     """
+    return _climate_distance(prediction, truth, method, scale)
+
+
+def _climate_distance(prediction, truth, method, scale):
     from scipy.stats import wasserstein_distance  # noqa: PLC0415
 
     pred = np.asarray(backend.to_host(prediction), dtype=float)
     true = np.asarray(backend.to_host(truth), dtype=float)
     if pred.ndim != true.ndim or pred.shape[1:] != true.shape[1:] or pred.ndim not in (2, 3):
-        raise ValueError("prediction and truth must be (time, dim) or (time, batch, dim) with "
+        raise InvalidParameterError("prediction and truth must be (time, dim) or (time, batch, dim) with "
                          f"matching trailing shapes, got {pred.shape} and {true.shape}")
     if pred.ndim == 3:
-        return np.array([climate_distance(pred[:, b], true[:, b], method, scale)
+        return np.array([_climate_distance(pred[:, b], true[:, b], method, scale)
                          for b in range(pred.shape[1])])
     if method == "wasserstein":
         s = _scale(true, scale)
@@ -135,11 +182,11 @@ def climate_distance(prediction, truth, method: str = "wasserstein", scale=None)
                               for i in range(true.shape[1])]))
     if method == "spectrum":
         if pred.shape != true.shape:
-            raise ValueError("method='spectrum' needs prediction and truth of equal length")
+            raise InvalidParameterError("method='spectrum' needs prediction and truth of equal length")
 
         def spectrum(x):
             p = (np.abs(np.fft.rfft(x - x.mean(axis=0), axis=0)) ** 2).sum(axis=1)
             return p / p.sum() if p.sum() > 0 else p
 
         return float(0.5 * np.abs(spectrum(pred) - spectrum(true)).sum())
-    raise ValueError(f"method must be one of ('wasserstein', 'spectrum'), got {method!r}")
+    raise InvalidParameterError(f"method must be one of ('wasserstein', 'spectrum'), got {method!r}")

@@ -110,28 +110,62 @@ and ``eta`` and ``tau_theta`` mean the same in every mode.
 from __future__ import annotations
 
 import math
-import numbers
+import time
 from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
 
 from . import backend, metrics
-from .hardware import Device, as_model
-from .optim import Optimizer, check_positive
+from .hardware import Device
+from .hardware.model import HARDWARE, _as_model
+from .nets import DTYPES, check_memory_estimate
+from .optim import OPTIMIZERS, Optimizer
+from .progress import DURATION, MAX_DURATION, RunClock, progress
 from .training import (
+    MODEL,
     MinibatchStream,
     TrajectoryRecorder,
-    as_seed_list,
-    check_finite,
-    check_fits,
+    _check_seed_memory,
+    check_data,
+    check_divergence,
     eval_steps,
-    progress,
+)
+from .validation import (
+    NO_VALIDATION,
+    AnyOf,
+    Array,
+    Bool,
+    Choice,
+    InstanceOf,
+    Integer,
+    InvalidParameterError,
+    Optional,
+    Real,
+    Seed,
+    Seeds,
+    check_shape,
+    validate_params,
 )
 
 MULTIPLEXING = ("time", "frequency", "code", "walsh")
 DIRECTIONS = ("node", "activity", "astrocyte")  # smart directions, from local values
 MODES = MULTIPLEXING + DIRECTIONS
+
+# the declared constraints of the public entry points (validation.validate_params)
+POSITIVE = Real(0, closed="neither")
+POSITIVE_INT = Integer(1)
+SPARSITY = Real(0, 1, closed="left")
+COST_NOISE = Optional(AnyOf(Real(0), InstanceOf(Callable, example=lambda: (lambda gen, shape: np.zeros(shape)))))
+SMART_CONSTRAINTS = {"layerwise": Bool(), "per_sample": Optional(Bool()), "mix": Optional(Real(0, 1)),
+                     "guide": Optional(Real(0, 1, closed="left"))}
+TAU_D = Optional(Real(1))
+
+
+class _PerturbationMode(Choice):
+    def describe(self) -> str:
+        return (f"one of {self.options} (parameter perturbations; the smart directions {DIRECTIONS} are drawn "
+                "inside train and estimate_gradient)")
 
 
 # -- perturbation generators ----------------------------------------------------------
@@ -296,38 +330,45 @@ class FrequencyPerturbations(Perturbations):
         return backend.asarray((self.peak * np.sin(angle)).astype(self.dtype))
 
 
+@validate_params({"mode": _PerturbationMode(MULTIPLEXING), "n_params": POSITIVE_INT, "amplitude": POSITIVE,
+                  "generators": NO_VALIDATION, "dtype": Choice(DTYPES), "sparsity": SPARSITY})
 def make_perturbations(mode: str, n_params: int, amplitude: float, generators, dtype,
                        sparsity: float = 0.0) -> Perturbations:
-    """The perturbation generator for ``mode`` (one of :data:`MULTIPLEXING`; the
-    smart :data:`DIRECTIONS` depend on the network's activity and are drawn inside
-    the trainer and estimator)."""
-    if mode not in MULTIPLEXING:
-        raise ValueError(f"mode must be one of {MULTIPLEXING} (parameter perturbations), got {mode!r}")
+    """The perturbation generator for ``mode`` (one of :data:`MULTIPLEXING`, the
+    parameter perturbations; the smart :data:`DIRECTIONS` depend on the
+    network's activity and are drawn inside the trainer and estimator).
+    ``generators``: a non-empty list of random Generators, one per seed."""
+    if isinstance(generators, (str, bytes)) or not hasattr(generators, "__len__") or not len(generators) \
+            or not all(hasattr(g, "permutation") for g in generators):
+        raise InvalidParameterError(f"generators must be a non-empty list of random Generators, got {generators!r}")
+    if sparsity and mode != "code":
+        raise InvalidParameterError(f"sparsity applies to mode 'code' only, got mode={mode!r}")
+    check_memory_estimate("n_params", n_params, 6 * len(generators) * n_params * 8,
+                          f"per-seed perturbation state for {len(generators)} seed(s)")
+    return _make_perturbations(mode, n_params, amplitude, generators, dtype, sparsity)
+
+
+def _make_perturbations(mode, n_params, amplitude, generators, dtype, sparsity=0.0):
     if mode == "code":
         return CodePerturbations(n_params, amplitude, generators, dtype, sparsity)
     return {"time": TimePerturbations, "walsh": WalshPerturbations,
             "frequency": FrequencyPerturbations}[mode](n_params, amplitude, generators, dtype)
 
 
-def _check_common(mode, amplitude, sparsity):
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    check_positive("amplitude", amplitude)
-    if not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+def _check_sparsity(mode, sparsity):
+    """The cross-field rule the declarations cannot say: sparsity is code mode's."""
     if sparsity and mode != "code":
-        raise ValueError(f"sparsity applies to mode 'code' only, got mode={mode!r}")
+        raise InvalidParameterError(f"sparsity applies to mode 'code' only, got mode={mode!r}")
 
 
 def _noise_fn(cost_noise) -> Callable | None:
-    """``cost_noise``: None, a standard deviation, or a callable (gen, shape) -> noise."""
+    """``cost_noise`` (validated by :data:`COST_NOISE`): None, a standard deviation >= 0, or a
+    callable (gen, shape) -> noise."""
     if cost_noise is None or (not callable(cost_noise) and cost_noise == 0):
         return None
     if callable(cost_noise):
         return cost_noise
     sigma = float(cost_noise)
-    if not sigma > 0 or not math.isfinite(sigma):
-        raise ValueError(f"cost_noise must be None, a standard deviation >= 0, or a callable, got {cost_noise!r}")
     return lambda gen, shape: sigma * gen.standard_normal(shape)
 
 
@@ -391,7 +432,7 @@ class _WindowKernel:
         n_x = xb.shape[1]
         c0 = None
         if self.highpass is None:
-            c0 = self._measure(backend.to_host(model.loss(theta[:, None, :], xb, yb)))
+            c0 = self._measure(backend.to_host(model._loss(theta[:, None, :], xb, yb)))
             self.evaluations += n_x
         self.perts.prepare(theta)
         G, part = xp.zeros_like(theta), xp.empty_like(theta)
@@ -407,7 +448,7 @@ class _WindowKernel:
             params = block if same else block[:, xp.asarray(pair_p)]
             xs = xb if n_x == 1 else xb[:, xp.asarray(pair_x)]
             ys = yb if n_x == 1 else yb[:, xp.asarray(pair_x)]
-            costs = self._measure(backend.to_host(model.loss(params, xs, ys))[:, pair_of_t])
+            costs = self._measure(backend.to_host(model._loss(params, xs, ys))[:, pair_of_t])
             self.evaluations += len(pairs)
             c_tilde = self.highpass(costs) if c0 is None else costs - c0[:, t_x]
             weights = np.zeros((theta.shape[0], block.shape[1]))
@@ -429,36 +470,22 @@ _SMART_OWNER = {"per_sample": ("node",), "mix": ("activity",), "guide": ("astroc
 
 
 def _smart_options(mode, layerwise=False, per_sample=None, mix=None, guide=None, tau_d=None) -> dict | None:
-    """The validated options of a smart direction; None for the multiplexing modes.
+    """The options of a smart direction (each value already checked by its declared
+    constraint, :data:`SMART_CONSTRAINTS`); None for the multiplexing modes.
 
     Each option belongs to the directions named in ``_SMART_OWNER`` (``layerwise``
-    to all three); giving it with another mode is an error, as is a bad value.
+    to all three); giving it with another mode is an error.
     """
-    if not isinstance(layerwise, (bool, np.bool_)):
-        raise ValueError(f"layerwise must be True or False, got {layerwise!r}")
     if layerwise and mode not in DIRECTIONS:
-        raise ValueError(f"layerwise applies to modes {DIRECTIONS} only, got mode={mode!r}")
+        raise InvalidParameterError(f"layerwise applies to modes {DIRECTIONS} only, got mode={mode!r}")
     given = {"per_sample": per_sample, "mix": mix, "guide": guide, "tau_d": tau_d}
     for name, value in given.items():
         if value is not None and mode not in _SMART_OWNER[name]:
-            raise ValueError(f"{name} applies to mode {_SMART_OWNER[name][0]!r} only, got mode={mode!r}")
+            raise InvalidParameterError(f"{name} applies to mode {_SMART_OWNER[name][0]!r} only, got mode={mode!r}")
     if mode not in DIRECTIONS:
         return None
-    options = {**SMART_DEFAULTS, "layerwise": bool(layerwise),
-               **{k: v for k, v in given.items() if v is not None}}
-    if not isinstance(options["per_sample"], (bool, np.bool_)):
-        raise ValueError(f"per_sample must be True or False, got {per_sample!r}")
-
-    def real(name, value, ok, allowed):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not ok(value):
-            raise ValueError(f"{name} must be {allowed}, got {value!r}")
-        return float(value)
-
-    options["mix"] = real("mix", options["mix"], lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
-    options["guide"] = real("guide", options["guide"], lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
-    options["tau_d"] = real("tau_d", options["tau_d"], lambda v: 1.0 <= v < math.inf,
-                            "a finite number >= 1 (windows)")
-    options["per_sample"] = bool(options["per_sample"])
+    options = {**SMART_DEFAULTS, "layerwise": layerwise, **{k: v for k, v in given.items() if v is not None}}
+    options["mix"], options["guide"], options["tau_d"] = (float(options[k]) for k in ("mix", "guide", "tau_d"))
     return options
 
 
@@ -563,8 +590,8 @@ class _SmartKernel:
             self._batch = B
         elif B != self._batch:
             raise ValueError(f"batch size changed from {self._batch} to {B} within one run")
-        hidden = model.forward(theta[:, None, :], xb, return_hidden=True)  # (S, nX, B, n) per layer
-        loss0 = self._measure(model.per_sample_loss(hidden[-1], yb))
+        hidden = model._forward(theta[:, None, :], xb, return_hidden=True)  # (S, nX, B, n) per layer
+        loss0 = self._measure(model._per_sample_loss(hidden[-1], yb))
         self.evaluations += n_x
         # presynaptic activity a (with the bias's constant input 1), clean: what the astrocyte sees
         ones = xp.ones((S, n_x, B, 1), dtype=theta.dtype)
@@ -616,8 +643,8 @@ class _SmartKernel:
                 amp = xp.asarray(self.sigma[index] * on[index], dtype=z.dtype)
                 return z + amp[None, :, None, None] * s_l
 
-            out = model.forward(params, xs, hook=hook)
-            loss = self._measure(model.per_sample_loss(out, ys))
+            out = model._forward(params, xs, hook=hook)
+            loss = self._measure(model._per_sample_loss(out, ys))
             self.evaluations += len(pairs)
             c = (loss - loss0[:, ix]) / B  # each sample's share of the batch-cost change
             if not self.per_sample:
@@ -656,6 +683,36 @@ class _SmartKernel:
         return G
 
 
+def _check_window_memory(model, n_seeds: int, steps: int, tau_p: int, tau_x: int, batch: int, smart: bool,
+                         name: str, value, what: str, batch_name: str = "batch_size") -> None:
+    """Refuse a window (all steps between two updates) whose arrays cannot fit, before allocating.
+
+    A window of ``steps`` steps holds its step indices, its ``steps / tau_x``
+    minibatches of ``batch`` samples per seed, and one chunk of (perturbation,
+    input) pairs at a time: a parameter vector and the activations of the
+    batch per pair (chunks as :class:`_WindowKernel` and :class:`_SmartKernel`
+    size them). The smallest possible window (one pair, one minibatch) is
+    checked first, naming ``batch_name``; then the whole one, naming ``name``.
+    """
+    itemsize = np.dtype(model.dtype).itemsize
+    N, S, width = model.n_params, n_seeds, sum(model.sizes)
+    per_pair = S * itemsize * (N + 3 * batch * width)
+    if smart:
+        chunk = max(1, _WindowKernel.CHUNK_BYTES // (S * itemsize * (2 * batch * width + N)))
+    else:
+        chunk = max(1, _WindowKernel.CHUNK_BYTES // (S * N * itemsize))
+    per_input = S * batch * ((model.n_inputs + model.n_outputs) * itemsize + 8 + (4 * width * itemsize if smart else 0))
+    check_memory_estimate(batch_name, batch, per_pair + 2 * per_input,
+                          f"one minibatch of {batch} samples and one perturbed pass over it, for {S} seed(s)")
+    n_inputs = steps // tau_x + 2
+    pairs = min(steps, chunk * (-(-tau_p // tau_x) + 1))
+    check_memory_estimate(name, value, 6 * 8 * steps + n_inputs * per_input + pairs * per_pair, what)
+
+
+@validate_params({"model": MODEL, "theta": Array(1), "X": Array(2), "Y": Array(2), "mode": Choice(MODES),
+                  "n_perturbations": Optional(POSITIVE_INT), "amplitude": POSITIVE, "seed": Seed(),
+                  "sparsity": SPARSITY, "cost_noise": COST_NOISE, **SMART_CONSTRAINTS,
+                  "error_trace": Optional(Array(1)), "hardware": HARDWARE})
 def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations: int | None = None,
                       amplitude: float = 1e-3, seed: int = 0, sparsity: float = 0.0, cost_noise=None,
                       layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
@@ -687,35 +744,33 @@ def estimate_gradient(model, theta, X, Y, *, mode: str = "code", n_perturbations
     writes ``theta`` to a simulated chip (seeded by ``seed``) and measures
     every cost on it; the estimate is then of the ideal model's gradient as
     the device lets MGD see it.
+
+    Every parameter is checked first (its declared constraint); ``theta``
+    (N,), ``X`` (B, n_inputs) and ``Y`` (B, n_outputs) must be finite and
+    non-empty (integer input becomes the model's float dtype), and a ``K``
+    whose arrays cannot fit in memory is refused before anything is allocated.
     """
-    xp = backend.xp()
-    theta = xp.asarray(theta, dtype=model.dtype)
-    if theta.ndim != 1 or theta.shape[0] != model.n_params:
-        raise ValueError(f"theta must have shape ({model.n_params},), got {tuple(theta.shape)}")
-    X, Y = xp.asarray(X, dtype=model.dtype), xp.asarray(Y, dtype=model.dtype)
-    model._check_xy(X, Y)
-    _check_common(mode, amplitude, sparsity)
+    theta, X, Y = model._inputs(theta, X, Y)
+    _check_sparsity(mode, sparsity)
     smart = _smart_options(mode, layerwise, per_sample, mix, guide)
-    K = model.n_params if n_perturbations is None else check_positive(
-        "n_perturbations", n_perturbations, integer=True)
-    gens = [backend.rng(seed)]
-    device = None if as_model(hardware) is None else Device(hardware, model, [seed])
+    if error_trace is not None and mode != "astrocyte":
+        raise InvalidParameterError(f"error_trace applies to mode 'astrocyte' only, got mode={mode!r}")
+    K = model.n_params if n_perturbations is None else n_perturbations
+    _check_window_memory(model, 1, K, 1, K, X.shape[0], smart is not None, "n_perturbations", K,
+                         f"{K} perturbations on a batch of {X.shape[0]} samples", batch_name="X")
+    gens = [backend._rng(seed)]
+    device = None if _as_model(hardware) is None else Device(hardware, model, [seed])
     if device is not None:
         theta = device.program(theta)
         model = device.bind()
-    if error_trace is not None and mode != "astrocyte":
-        raise ValueError(f"error_trace applies to mode 'astrocyte' only, got mode={mode!r}")
     if smart is None:
-        perts = make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
+        perts = _make_perturbations(mode, model.n_params, amplitude, gens, model.dtype, sparsity)
         kernel = _WindowKernel(model, perts, gens, _noise_fn(cost_noise), device=device)
     else:
         kernel = _SmartKernel(model, mode, amplitude, gens, _noise_fn(cost_noise), **smart, device=device)
         if error_trace is not None:
-            trace = xp.asarray(error_trace, dtype=model.dtype)
-            if trace.shape != (kernel.n_units,) or not bool(xp.all(xp.isfinite(trace))):
-                raise ValueError(f"error_trace must be a finite array of shape ({kernel.n_units},) (one value "
-                                 f"per non-input unit), got shape {tuple(trace.shape)}")
-            kernel.trace = trace[None].copy()
+            check_shape("error_trace", error_trace, (kernel.n_units,), "(one value per non-input unit)")
+            kernel.trace = error_trace.astype(model.dtype)[None].copy()
     G = kernel.window(theta[None], np.arange(K), np.zeros(K, dtype=np.int64), X[None, None], Y[None, None])
     return G[0] * (model.n_params / K)
 
@@ -743,13 +798,21 @@ class _Highpass:
         return out
 
 
+@validate_params({"model": MODEL, "data": NO_VALIDATION, "mode": Choice(MODES), "eta": POSITIVE, "amplitude": POSITIVE,
+                  "tau_p": POSITIVE_INT, "tau_x": POSITIVE_INT, "tau_theta": POSITIVE_INT, "steps": POSITIVE_INT,
+                  "seed": Seeds(), "batch_size": Optional(POSITIVE_INT), "optimizer": Choice(OPTIMIZERS),
+                  "analog": Bool(), "highpass": Optional(Bool()), "tau_hp": Optional(POSITIVE),
+                  "sparsity": SPARSITY, "cost_noise": COST_NOISE, "eval_every": Optional(POSITIVE_INT),
+                  "grad_cosine": Bool(), **SMART_CONSTRAINTS, "tau_d": TAU_D, "hardware": HARDWARE,
+                  "max_duration": DURATION})
 def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float = 1e-2,
           tau_p: int = 1, tau_x: int = 1, tau_theta: int = 1, steps: int = 1000, seed=0,
           batch_size: int | None = 1, optimizer: str = "sgd", analog: bool = False,
           highpass: bool | None = None, tau_hp: float | None = None, sparsity: float = 0.0,
           cost_noise=None, eval_every: int | None = None, grad_cosine: bool = False,
           layerwise: bool = False, per_sample: bool | None = None, mix: float | None = None,
-          guide: float | None = None, tau_d: float | None = None, hardware=None) -> xr.Dataset:
+          guide: float | None = None, tau_d: float | None = None, hardware=None,
+          max_duration: float | None = MAX_DURATION) -> xr.Dataset:
     """Train ``model`` on ``data`` with MGD; return trajectories by step.
 
     Parameters follow ALGORITHMS.md section 2 (see the module docstring):
@@ -789,33 +852,44 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
     through it (update noise and granularity, then written again); the
     checkpoints evaluate the network on the device as well.
 
+    Every parameter is checked before anything runs (its declared
+    constraint: bools are bools, numbers finite and in range), the data once
+    (:func:`astrocore.training.check_data`: finite, non-empty, fitting the
+    layers), and the memory a window and the checkpoints need is estimated
+    first (an error naming the parameter and the estimate if it cannot fit).
+    A run estimated, after its first quarter second, to take longer than
+    ``max_duration`` seconds (default a week; None: no limit) is refused with
+    an error naming ``steps``; the estimate is logged once, and a progress bar
+    with its ETA runs on a terminal (``ASTROCORE_PROGRESS=0`` or ``CI`` turn it off).
+
     Raises FloatingPointError naming the step and settings if the cost
     becomes NaN or infinite.
     """
-    seeds = as_seed_list(seed)
-    check_fits(model, data)
-    _check_common(mode, amplitude, sparsity)
+    seeds = list(seed)
+    check_data(model, data)
+    _check_sparsity(mode, sparsity)
     smart = _smart_options(mode, layerwise, per_sample, mix, guide, tau_d)
-    check_positive("eta", eta)
-    tau_p, tau_x, tau_theta = (check_positive(name, value, integer=True) for name, value in
-                               (("tau_p", tau_p), ("tau_x", tau_x), ("tau_theta", tau_theta)))
-    steps = check_positive("steps", steps, integer=True)
-    if tau_hp is not None:
-        check_positive("tau_hp", tau_hp)
     noise = _noise_fn(cost_noise)
-    highpass = bool(analog) if highpass is None else bool(highpass)
+    highpass = analog if highpass is None else highpass
     if smart is not None and highpass:
-        raise ValueError(f"highpass applies to modes {MULTIPLEXING} only; mode {mode!r} measures C0 per "
-                         f"sample: pass highpass=False (analog={analog!r})")
+        raise InvalidParameterError(f"highpass applies to modes {MULTIPLEXING} only; mode {mode!r} measures C0 "
+                                    f"per sample: pass highpass=False (analog={analog!r})")
     xp = backend.xp()
     N, S = model.n_params, len(seeds)
-    gens = [backend.rng(s) for s in seeds]
+    window = 1 if analog else tau_theta
+    _check_seed_memory(model, seeds)
+    batch = data.n_train if batch_size is None else min(batch_size, data.n_train)
+    _check_window_memory(model, S, window, tau_p, tau_x, batch, smart is not None, "tau_theta", tau_theta,
+                         f"one window of {window} steps: {window // tau_x + 1} minibatches of {batch} samples "
+                         f"and their perturbed passes, for {S} seed(s)")
+    checkpoints = eval_steps(steps, eval_every, stride=window, n_seeds=S)
+    gens = [backend._rng(s) for s in seeds]
     theta = xp.stack([model.init_params(seed=s) for s in seeds])
-    device = None if as_model(hardware) is None else Device(hardware, model, seeds)
+    device = None if _as_model(hardware) is None else Device(hardware, model, seeds)
     if device is not None:
         theta = device.program(theta)
         model = device.bind(model)
-    perts = None if smart else make_perturbations(mode, N, amplitude, gens, model.dtype, sparsity)
+    perts = None if smart else _make_perturbations(mode, N, amplitude, gens, model.dtype, sparsity)
     if tau_hp is None:
         tau_hp = perts.period if mode == "frequency" else tau_theta
     stream = MinibatchStream(data.n_train, batch_size, gens)
@@ -828,9 +902,10 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
              "cost_noise": "none" if noise is None else repr(cost_noise), **(smart or {}),
              **({} if device is None else device.hw.to_attrs())}
     recorder = TrajectoryRecorder(model, data, seeds, with_cosine=grad_cosine)
-    window = 1 if analog else tau_theta
-    checkpoints = eval_steps(steps, eval_every, stride=window)
+    started = time.perf_counter()
     initial = recorder.record(0, theta, 0)
+    clock = RunClock(steps, name="steps", value=steps, max_duration=max_duration, desc=f"MGD {mode}",
+                     extra_seconds=(len(checkpoints) - 1) * (time.perf_counter() - started))
     filt = _Highpass(tau_hp, S) if highpass else None
     kernel = _WindowKernel(model, perts, gens, noise, filt, device=device) if smart is None else \
         _SmartKernel(model, mode, amplitude, gens, noise, **smart, device=device)
@@ -845,15 +920,15 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
         cosine = None
         if want_cosine:
             counts = np.bincount(x_of_t - x_of_t[0], minlength=xb.shape[1])
-            g_bp = xp.stack([sum(int(c) * model.gradient(theta[s], xb[s, i], yb[s, i])
+            g_bp = xp.stack([sum(int(c) * model._gradient(theta[s], xb[s, i], yb[s, i])
                                  for i, c in enumerate(counts) if c) for s in range(S)])
-            cosine = metrics.cosine(G_int + (G - G_int) / tau_theta if analog else G, g_bp)
+            cosine = metrics._cosine(G_int + (G - G_int) / tau_theta if analog else G, g_bp)
         return G, cosine
 
 
     def update(G):
         old = None if device is None else theta.copy()
-        opt.step(theta, G)
+        opt._step(theta, G)
         if device is not None:
             device.update(old, theta)
 
@@ -873,8 +948,9 @@ def train(model, data, *, mode: str = "code", eta: float = 0.1, amplitude: float
                 if last:
                     cosine = cos
                 if not bool(xp.all(xp.isfinite(theta))):
-                    check_finite(np.nan, done, settings)
-            bar.update(stop - bar.n)
+                    check_divergence(np.nan, done, settings)
+                clock.tick(done)
+                bar.update(min(done, steps) - bar.n)
             cost = recorder.record(done, theta, kernel.evaluations, cosine)
-            check_finite(cost, done, settings, initial)
+            check_divergence(cost, done, settings, initial)
     return recorder.dataset(theta, attrs)

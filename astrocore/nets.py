@@ -25,15 +25,81 @@ tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from . import backend
+from .validation import (NO_VALIDATION, Array, Bool, Choice, Constraint, InstanceOf, Integer,
+                         InvalidParameterError, Optional, Seed, check_memory, validate_params)
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 LOSSES = ("mse", "cross_entropy")
 DTYPES = ("float32", "float64")
+
+
+class LayerSizes(Constraint):
+    """Layer widths, input first: a sequence (list, tuple, 1-d int array) of at least
+    two positive ints (never bools or floats); converted to a tuple of ints."""
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, np.ndarray):
+            if value.ndim != 1:
+                return False
+            value = list(value)
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) < 2:
+            return False
+        return all(_POSITIVE.accepts(s) for s in value)
+
+    def convert(self, value):
+        return tuple(int(s) for s in value)
+
+    def describe(self) -> str:
+        return "a sequence of at least two positive ints (layer widths, input first)"
+
+    def invalid_examples(self) -> list:
+        return [[4], [4, 0, 2], "4-2", [4, 2.0], [4, True], None, 3]
+
+    def valid_example(self):
+        return (2, 3, 1)
+
+
+_POSITIVE = Integer(1)
+SIZES = LayerSizes()
+DATA = Array()              # a finite, non-empty real array of any shape; integers become floats
+CALLABLE = InstanceOf(Callable, example=lambda: (lambda *args: args[-1]))
+
+
+def _check_device(device) -> None:
+    if device is None:
+        return
+    from .hardware.device import Device  # noqa: PLC0415 - hardware imports nets
+
+    if not isinstance(device, Device):
+        raise InvalidParameterError(f"device must be None or an astrocore.hardware.Device, got {device!r}")
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    """``np.broadcast_shapes(a, b)``, without its cost in the common cases (one of them empty, or equal)."""
+    if not b or a == b:
+        return a
+    if not a:
+        return b
+    return np.broadcast_shapes(a, b)
+
+
+SMALL_REQUEST = 1 << 26
+"""Requests up to 64 MiB skip the look-up of the machine's memory (unless ASTROCORE_MAX_MEMORY is set)."""
+
+
+def check_memory_estimate(name: str, value, nbytes: float, what: str = "") -> None:
+    """:func:`astrocore.validation.check_memory`, skipped for requests up to :data:`SMALL_REQUEST`
+    (reading the machine's memory costs more than a small forward pass) unless
+    ``ASTROCORE_MAX_MEMORY`` sets the budget explicitly."""
+    if nbytes > SMALL_REQUEST or os.environ.get("ASTROCORE_MAX_MEMORY"):
+        check_memory(name, value, nbytes, what)
 
 
 def _activate(name, z, xp):
@@ -76,27 +142,19 @@ class MLP:
     dtype : {'float64', 'float32'}
     """
 
+    @validate_params({"sizes": SIZES, "activation": Choice(ACTIVATIONS[:3]), "loss": Choice(LOSSES),
+                      "output_activation": Optional(Choice(ACTIVATIONS)), "seed": Seed(),
+                      "dtype": Choice(DTYPES)})
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid", loss: str = "mse",
                  output_activation: str | None = None, seed: int = 0, dtype: str = "float64"):
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-            raise ValueError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
-        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
-                   for s in sizes):
-            raise ValueError(f"sizes must hold positive ints, got {list(sizes)!r}")
-        if activation not in ACTIVATIONS[:3]:
-            raise ValueError(f"activation must be one of {ACTIVATIONS[:3]}, got {activation!r}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if output_activation is None:
             output_activation = activation if loss == "mse" else "linear"
-        if output_activation not in ACTIVATIONS:
-            raise ValueError(f"output_activation must be one of {ACTIVATIONS}, got {output_activation!r}")
         if loss == "cross_entropy" and output_activation != "linear":
-            raise ValueError("cross_entropy works on logits: output_activation must be 'linear' "
-                             f"or None, got {output_activation!r}")
-        if str(dtype) not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-        backend.rng(seed)  # validates the seed
+            raise InvalidParameterError("cross_entropy works on logits: output_activation must be 'linear' "
+                                        f"or None, got {output_activation!r}")
+        n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+        check_memory_estimate("sizes", list(sizes), n_params * np.dtype(str(dtype)).itemsize,
+                              f"one parameter vector of n_params={n_params}")
         self.sizes = tuple(int(s) for s in sizes)
         self.activation = activation
         self.output_activation = output_activation
@@ -132,19 +190,24 @@ class MLP:
                 "dtype": self.dtype, "n_params": self.n_params}
 
     # -- parameters -----------------------------------------------------------------
+    @validate_params({"seed": Optional(Seed())})
     def init_params(self, seed: int | None = None):
         """Glorot-uniform weights (He-uniform for relu), zero biases."""
         xp = backend.xp()
-        gen = backend.rng(self.seed if seed is None else seed)
+        gen = backend._rng(self.seed if seed is None else seed)
         theta = xp.zeros(self.n_params, dtype=self.dtype)
         for w, _, n_in, n_out in self._slices:
             limit = np.sqrt(6.0 / n_in) if self.activation == "relu" else np.sqrt(6.0 / (n_in + n_out))
             theta[w] = gen.uniform(-limit, limit, size=n_in * n_out).astype(self.dtype)
         return theta
 
+    @validate_params({"theta": DATA})
     def layers(self, theta):
         """Views ``[(W_1, b_1), ...]`` into ``theta`` (leading batch axes kept)."""
         self._check_theta(theta)
+        return self._layers(theta)
+
+    def _layers(self, theta):
         lead = theta.shape[:-1]
         return [(theta[..., w].reshape(*lead, n_in, n_out), theta[..., b])
                 for w, b, n_in, n_out in self._slices]
@@ -153,22 +216,54 @@ class MLP:
         """``[(weight_slice, bias_slice, n_in, n_out), ...]`` into the flat vector."""
         return list(self._slices)
 
-    # -- validation -----------------------------------------------------------------
+    # -- validation (once, at the public entry points) --------------------------------
     def _check_theta(self, theta):
         if theta.ndim < 1 or theta.shape[-1] != self.n_params:
-            raise ValueError(f"theta must have shape (..., n_params) with "
-                             f"n_params={self.n_params}, got {tuple(theta.shape)}")
+            raise InvalidParameterError(f"theta must have shape (..., n_params) with "
+                                        f"n_params={self.n_params}, got {tuple(theta.shape)}")
 
     def _check_xy(self, X, Y=None):
         if X.ndim < 2 or X.shape[-1] != self.n_inputs:
-            raise ValueError(f"X has {X.shape[-1] if X.ndim else 0} features (shape {tuple(X.shape)}) "
-                             f"but the MLP's input layer has {self.n_inputs} (sizes={list(self.sizes)})")
-        if Y is not None and (Y.shape[-1] != self.n_outputs or Y.shape[-2] != X.shape[-2]):
-            raise ValueError(f"Y has shape {tuple(Y.shape)} but needs {X.shape[-2]} rows of "
-                             f"{self.n_outputs} targets to match X and the output layer "
-                             f"(sizes={list(self.sizes)})")
+            raise InvalidParameterError(
+                f"X has {X.shape[-1] if X.ndim else 0} features (shape {tuple(X.shape)}) "
+                f"but the MLP's input layer has {self.n_inputs} (sizes={list(self.sizes)}); "
+                "X must have shape (..., n_samples, n_inputs)")
+        if Y is not None and (Y.ndim < 2 or Y.shape[-1] != self.n_outputs or Y.shape[-2] != X.shape[-2]):
+            raise InvalidParameterError(
+                f"Y has shape {tuple(Y.shape)} but needs {X.shape[-2]} rows of "
+                f"{self.n_outputs} targets to match X and the output layer (sizes={list(self.sizes)})")
+
+    def _inputs(self, theta, X, Y=None, *, hidden: bool = False):
+        """Validated ``theta``, ``X`` (and ``Y``) as the model's floating dtype, shapes checked
+        against the layers and each other, and the activations' memory estimated."""
+        theta = theta.astype(self.dtype, copy=False)
+        X = X.astype(self.dtype, copy=False)
+        self._check_theta(theta)
+        self._check_xy(X, Y)
+        try:
+            lead = _broadcast(theta.shape[:-1], X.shape[:-2])
+        except ValueError:
+            raise InvalidParameterError(
+                f"theta of shape {tuple(theta.shape)} and X of shape {tuple(X.shape)} do not broadcast: "
+                "theta (..., n_params) needs X (n_samples, n_inputs) or (..., n_samples, n_inputs) with "
+                "matching leading axes") from None
+        if Y is not None:
+            Y = Y.astype(self.dtype, copy=False)
+            try:
+                _broadcast(lead, Y.shape[:-2])
+            except ValueError:
+                raise InvalidParameterError(f"Y of shape {tuple(Y.shape)} does not broadcast against the "
+                                            f"outputs of shape {(*lead, X.shape[-2], self.n_outputs)}") from None
+        rows = math.prod(lead) * X.shape[-2]
+        layers = len(self.sizes) if hidden else 2
+        nbytes = rows * max(self.sizes) * layers * np.dtype(self.dtype).itemsize
+        check_memory_estimate("X", tuple(X.shape), nbytes,
+                              f"activations of {math.prod(lead)} parameter vector(s) on {X.shape[-2]} samples")
+        return theta, X, Y
 
     # -- forward --------------------------------------------------------------------
+    @validate_params({"theta": DATA, "X": DATA, "return_hidden": Bool(), "hook": Optional(CALLABLE),
+                      "device": NO_VALIDATION})
     def forward(self, theta, X, return_hidden: bool = False, *, hook=None, device=None):
         """Network outputs for ``X``.
 
@@ -180,22 +275,29 @@ class MLP:
         With ``return_hidden`` the list of every layer's output (input first)
         is returned instead.
 
+        ``theta`` and ``X`` must be finite and non-empty; integer input is
+        converted to the model's floating ``dtype`` (never the other way).
+
         Hooks: ``hook(l, h_{l-1}, z_l)`` returns the pre-activations to use in
         place of ``z_l`` (MGD's node perturbations); ``device`` (an
         :class:`astrocore.hardware.Device`) reads the weights through the
         device, sends every layer's input through its DAC and its
         pre-activations through its ADC, and applies its neurons' variation.
         """
+        _check_device(device)
+        theta, X, _ = self._inputs(theta, X, hidden=return_hidden)
+        return self._forward(theta, X, return_hidden, hook, device)
+
+    def _forward(self, theta, X, return_hidden=False, hook=None, device=None):
+        """:meth:`forward` without validation: the kernels' inner loops call this."""
         xp = backend.xp()
-        theta = xp.asarray(theta)
         X = xp.asarray(X, dtype=theta.dtype)
-        self._check_xy(X)
         if device is not None:
             theta = device.read(theta)
         h = X
         hidden = [h]
         n_layers = len(self._slices)
-        for index, (W, b) in enumerate(self.layers(theta)):
+        for index, (W, b) in enumerate(self._layers(theta)):
             if device is not None:
                 h = device.dac(h)
             z = h @ W
@@ -210,8 +312,23 @@ class MLP:
             hidden.append(h)
         return hidden if return_hidden else h
 
+    def _check_outputs(self, outputs, Y):
+        if outputs.ndim < 2 or outputs.shape[-1] != self.n_outputs:
+            raise InvalidParameterError(f"outputs must have shape (..., n_samples, {self.n_outputs}) "
+                                        f"(sizes={list(self.sizes)}), got {tuple(outputs.shape)}")
+        try:
+            np.broadcast_shapes(outputs.shape, Y.shape)
+        except ValueError:
+            raise InvalidParameterError(f"Y of shape {tuple(Y.shape)} does not match outputs of shape "
+                                        f"{tuple(outputs.shape)}") from None
+
+    @validate_params({"outputs": DATA, "Y": DATA})
     def per_sample_loss(self, outputs, Y):
         """Loss of each sample, shape ``outputs.shape[:-1]``."""
+        self._check_outputs(outputs, Y)
+        return self._per_sample_loss(outputs, Y)
+
+    def _per_sample_loss(self, outputs, Y):
         xp = backend.xp()
         Y = xp.asarray(Y, dtype=outputs.dtype)
         if self.loss_name == "mse":
@@ -221,22 +338,34 @@ class MLP:
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=-1))
         return log_norm * xp.sum(Y, axis=-1) - xp.sum(Y * shifted, axis=-1)
 
+    @validate_params({"theta": DATA, "X": DATA, "Y": DATA, "device": NO_VALIDATION})
     def loss(self, theta, X, Y, *, device=None):
         """Mean loss over the batch: a scalar for one ``theta``, (K,) for K of them."""
-        xp = backend.xp()
-        Y = xp.asarray(Y)
-        self._check_xy(xp.asarray(X), Y)
-        return xp.mean(self.per_sample_loss(self.forward(theta, X, device=device), Y), axis=-1)
+        _check_device(device)
+        theta, X, Y = self._inputs(theta, X, Y)
+        return self._loss(theta, X, Y, device)
 
+    def _loss(self, theta, X, Y, device=None):
+        xp = backend.xp()
+        return xp.mean(self._per_sample_loss(self._forward(theta, X, device=device), Y), axis=-1)
+
+    @validate_params({"theta": DATA, "X": DATA, "device": NO_VALIDATION})
     def predict(self, theta, X, *, device=None):
         """Class predictions: ``output > 0.5`` for one output, else ``argmax``."""
+        _check_device(device)
+        theta, X, _ = self._inputs(theta, X)
         xp = backend.xp()
-        out = self.forward(theta, X, device=device)
+        out = self._forward(theta, X, device=device)
         return (out[..., 0] > 0.5).astype(int) if self.n_outputs == 1 else xp.argmax(out, axis=-1)
 
     # -- backprop reference ---------------------------------------------------------
+    @validate_params({"outputs": DATA, "Y": DATA})
     def output_error(self, outputs, Y):
         """dL/dz of the output layer for each sample (before the 1/B mean)."""
+        self._check_outputs(outputs, Y)
+        return self._output_error(outputs, Y)
+
+    def _output_error(self, outputs, Y):
         xp = backend.xp()
         Y = xp.asarray(Y, dtype=outputs.dtype)
         if self.loss_name == "mse":
@@ -246,19 +375,22 @@ class MLP:
         p /= xp.sum(p, axis=-1, keepdims=True)
         return p * xp.sum(Y, axis=-1, keepdims=True) - Y
 
+    @validate_params({"theta": Array(1), "X": Array(2), "Y": Array(2)})
     def gradient(self, theta, X, Y):
-        """Backpropagation gradient of :meth:`loss` with respect to ``theta`` (n_params,)."""
+        """Backpropagation gradient of :meth:`loss` with respect to ``theta`` (n_params,).
+
+        ``theta`` (n_params,), ``X`` (B, n_inputs) and ``Y`` (B, n_outputs), finite
+        and non-empty."""
+        theta, X, Y = self._inputs(theta, X, Y, hidden=True)
+        return self._gradient(theta, X, Y)
+
+    def _gradient(self, theta, X, Y):
+        """:meth:`gradient` without validation (trainers' inner loops)."""
         xp = backend.xp()
-        theta = xp.asarray(theta)
-        if theta.ndim != 1:
-            raise ValueError(f"gradient takes one parameter vector of shape ({self.n_params},), "
-                             f"got {tuple(theta.shape)}")
-        X, Y = xp.asarray(X, dtype=theta.dtype), xp.asarray(Y, dtype=theta.dtype)
-        self._check_xy(X, Y)
-        hidden = self.forward(theta, X, return_hidden=True)
+        hidden = self._forward(theta, X, return_hidden=True)
         grad = xp.empty_like(theta)
-        delta = self.output_error(hidden[-1], Y) / X.shape[0]
-        layers = self.layers(theta)
+        delta = self._output_error(hidden[-1], Y) / X.shape[0]
+        layers = self._layers(theta)
         for index in range(len(layers) - 1, -1, -1):
             w, b, n_in, n_out = self._slices[index]
             grad[w] = (hidden[index].T @ delta).reshape(-1)

@@ -16,28 +16,40 @@ perturbative estimate in the same way.
 from __future__ import annotations
 
 from . import backend
+from .validation import Array, Choice, InvalidParameterError, Real, validate_params
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
+DECAY = Real(0, 1, closed="left")
 
 
 class Optimizer:
-    """In-place update rule ``step(theta, g)`` with learning rate ``eta``."""
+    """In-place update rule ``step(theta, g)`` with learning rate ``eta``.
 
+    ``name`` one of :data:`OPTIMIZERS`; ``eta`` and ``eps`` finite and > 0;
+    ``momentum``, ``beta1``, ``beta2`` in [0, 1).
+    """
+
+    @validate_params({"name": Choice(OPTIMIZERS), "eta": Real(0, closed="neither"), "momentum": DECAY,
+                      "beta1": DECAY, "beta2": DECAY, "eps": Real(0, closed="neither")})
     def __init__(self, name: str = "sgd", eta: float = 0.1, momentum: float = 0.9,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        if name not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
-        check_positive("eta", eta)
-        for label, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{label} must be in [0, 1), got {value!r}")
-        self.name, self.eta, self.mu = name, float(eta), float(momentum)
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.name, self.eta, self.mu = name, eta, momentum
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self._m = self._v = None
         self._t = 0
 
+    @validate_params({"theta": Array(), "g": Array()})
     def step(self, theta, g):
-        """Apply one update to ``theta`` in place and return it."""
+        """Apply one update to ``theta`` (a finite floating array, updated in place) and return it.
+
+        ``g`` (finite) has ``theta``'s shape. Trainers' inner loops call the
+        unchecked :meth:`_step`.
+        """
+        if g.shape != theta.shape:
+            raise InvalidParameterError(f"g must have theta's shape {tuple(theta.shape)}, got {tuple(g.shape)}")
+        return self._step(theta, g)
+
+    def _step(self, theta, g):
         xp = backend.xp()
         if self.name == "sgd":
             theta -= self.eta * g
@@ -59,13 +71,3 @@ class Optimizer:
         theta -= rate * self._m / (xp.sqrt(self._v) + self.eps)
         return theta
 
-
-def check_positive(name: str, value, integer: bool = False):
-    """Raise ValueError unless ``value`` is a positive number (an int if ``integer``)."""
-    import numbers  # noqa: PLC0415
-
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or value != value:
-        what = "a positive integer" if integer else "a number > 0"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return int(value) if integer else float(value)

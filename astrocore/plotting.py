@@ -14,9 +14,12 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from .paths import resolve
+from .validation import Constraint, InstanceOf, InvalidParameterError, validate_params
 
 _COLORS = sns.color_palette("colorblind", 10)
 PALETTE = {
@@ -39,12 +42,34 @@ def use_theme():
                          "svg.hashsalt": "astrocore", "pdf.compression": 6})
 
 
+class _FileStem(Constraint):
+    """A file name without directory or suffix: non-empty, no path separator, not starting with a dot."""
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, str) and value.strip() == value and value not in ("", ".", "..")
+                and not value.startswith(".") and "/" not in value and os.sep not in value
+                and "\0" not in value)
+
+    def describe(self) -> str:
+        return "a file name (non-empty, without '/' or a leading '.')"
+
+    def invalid_examples(self) -> list:
+        return ["", "../escape", "a/b", ".hidden", None, 3]
+
+    def valid_example(self):
+        return "figure"
+
+
+_DIR = InstanceOf(str, os.PathLike, example=lambda: "figures")
+
+
+@validate_params({"name": InstanceOf(str, example=lambda: "mgd")})
 def color(name: str):
-    """The colour of a method or mode (raises KeyError naming the known ones)."""
-    try:
-        return PALETTE[name]
-    except KeyError:
-        raise KeyError(f"no colour for {name!r}; known: {sorted(PALETTE)}") from None
+    """The colour of a method or mode (an error names the known ones)."""
+    if name not in PALETTE:
+        raise InvalidParameterError(f"name must be one of {sorted(PALETTE)} (a method or mode with a colour), "
+                                    f"got {name!r}")
+    return PALETTE[name]
 
 
 def _atomic(path: Path, write):
@@ -59,6 +84,7 @@ def _atomic(path: Path, write):
         raise
 
 
+@validate_params({"fig": InstanceOf(Figure, example=plt.figure), "name": _FileStem(), "fig_dir": _DIR})
 def save_figure(fig, name: str, fig_dir="figures") -> list[Path]:
     """Save ``fig`` as ``<fig_dir>/<name>.png`` and ``.pdf`` with fixed metadata."""
     fig_dir = resolve(fig_dir)
@@ -68,6 +94,8 @@ def save_figure(fig, name: str, fig_dir="figures") -> list[Path]:
     return paths
 
 
+@validate_params({"df": InstanceOf(pd.DataFrame, example=pd.DataFrame), "name": _FileStem(), "table_dir": _DIR,
+                  "floatfmt": InstanceOf(str, example=lambda: ".4g")})
 def save_table(df, name: str, table_dir="figures/tables", floatfmt: str = ".4g") -> list[Path]:
     """Save ``df`` as ``<table_dir>/<name>.csv`` and ``.md`` (same rows and columns)."""
     table_dir = resolve(table_dir)

@@ -8,48 +8,76 @@ do not depend on which other seeds run beside it.
 
 from __future__ import annotations
 
-import os
-import sys
+import logging
 import time
-from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from . import backend, metrics
-from .optim import Optimizer, check_positive
+from . import backend
+from .hardware.device import OnDevice
+from .nets import MLP, check_memory_estimate
+from .optim import OPTIMIZERS, Optimizer
+from .progress import DURATION, MAX_DURATION, RunClock, progress
+from .validation import (NO_VALIDATION, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional,
+                         Real, Seeds, validate_params)
 
 EVAL_CHUNK = 8192
 
-
-def progress(iterable=None, **kwargs):
-    """A tqdm bar, silent under CI, off a terminal, or with ASTROCORE_PROGRESS=0."""
-    from tqdm import tqdm  # noqa: PLC0415
-
-    quiet = (os.environ.get("CI") or os.environ.get("ASTROCORE_PROGRESS") == "0"
-             or not sys.stderr.isatty())
-    return tqdm(iterable, disable=bool(quiet) or kwargs.pop("disable", False), **kwargs)
+MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
+NETWORK = InstanceOf(MLP, OnDevice, example=lambda: MLP([2, 2, 1]))
+POSITIVE_INT = Integer(1)
+logger = logging.getLogger("astrocore.training")
 
 
-def as_seed_list(seed) -> list[int]:
-    """``seed`` as a non-empty list of distinct non-negative ints."""
-    seeds = [seed] if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else seed
-    if not isinstance(seeds, Sequence) or isinstance(seeds, str) or not seeds:
-        raise ValueError(f"seed must be a non-negative int or a non-empty list of them, got {seed!r}")
-    for s in seeds:
-        backend.rng(s)  # validates
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-    return [int(s) for s in seeds]
+@validate_params({"model": NETWORK, "data": NO_VALIDATION})
+def check_data(model, data):
+    """Check a task (:class:`astrocore.datasets.TaskData` or alike) against ``model``.
+
+    Its arrays ``x_train``, ``y_train``, ``x_test``, ``y_test`` must be finite,
+    non-empty, 2-d real arrays with as many rows of x as of y; the model's
+    input and output layers must fit their columns. Raises an error naming the
+    array (and the first bad index) or the layer sizes.
+    """
+    arrays = {}
+    for split in ("train", "test"):
+        for kind in ("x", "y"):
+            name = f"{kind}_{split}"
+            if not hasattr(data, name):
+                raise InvalidParameterError(f"data must be a task with arrays x_train, y_train, x_test and y_test "
+                                            f"(astrocore.datasets.TaskData), got {data!r}"[:300])
+            arrays[name] = _TABLE.check(name, getattr(data, name))
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.shape[0] != y.shape[0]:
+            raise InvalidParameterError(f"x_{split} and y_{split} must have the same number of rows, got shapes "
+                                        f"{tuple(x.shape)} and {tuple(y.shape)}")
+    n_features, n_outputs = arrays["x_train"].shape[1], arrays["y_train"].shape[1]
+    if model.n_inputs != n_features or model.n_outputs != n_outputs \
+            or arrays["x_test"].shape[1] != n_features or arrays["y_test"].shape[1] != n_outputs:
+        raise InvalidParameterError(
+            f"layer sizes {list(model.sizes)} do not fit the data '{getattr(data, 'name', '?')}': it has "
+            f"{n_features} features and {n_outputs} target columns (x_train {tuple(arrays['x_train'].shape)}, "
+            f"y_train {tuple(arrays['y_train'].shape)}, x_test {tuple(arrays['x_test'].shape)}, y_test "
+            f"{tuple(arrays['y_test'].shape)}), so sizes must start with {n_features} and end with {n_outputs}")
 
 
-def check_fits(model, data):
-    """Raise ValueError if the model's input/output layers do not fit ``data``."""
-    if model.n_inputs != data.n_features or model.n_outputs != data.n_outputs:
-        raise ValueError(
-            f"layer sizes {list(model.sizes)} do not fit the data '{data.name}': it has "
-            f"{data.n_features} features and {data.n_outputs} target columns, so sizes must "
-            f"start with {data.n_features} and end with {data.n_outputs}")
+_TABLE = Array(2)
+
+
+def _check_seed_memory(model, seeds, copies: int = 8) -> None:
+    """Refuse lockstep runs of ``seeds`` whose parameter-sized arrays cannot fit."""
+    itemsize, n = np.dtype(model.dtype).itemsize, len(seeds)
+    per_seed = itemsize * (copies * model.n_params + 2 * EVAL_CHUNK * max(model.sizes))
+    check_memory_estimate("seed", list(seeds), n * per_seed,
+                          f"{n} seeds in lockstep: {copies} arrays of {model.n_params} parameters and the "
+                          "evaluation's activations per seed")
+
+
+def _check_checkpoint_memory(steps: int, every: int, n_seeds: int) -> None:
+    """Refuse a run whose recorded checkpoints cannot fit (``eval_every`` far below ``steps``)."""
+    n_checkpoints = -(-steps // every) + 1
+    check_memory_estimate("steps", steps, n_checkpoints * (48 + 8 * 6 * n_seeds + 6 * 120),
+                          f"{n_checkpoints} checkpoints recorded, one every {every} steps: raise eval_every")
 
 
 class MinibatchStream:
@@ -59,9 +87,9 @@ class MinibatchStream:
     set, unshuffled, every time.
     """
 
+    @validate_params({"n_samples": POSITIVE_INT, "batch_size": Optional(POSITIVE_INT),
+                      "generators": NO_VALIDATION})
     def __init__(self, n_samples: int, batch_size: int | None, generators):
-        if batch_size is not None:
-            check_positive("batch_size", batch_size, integer=True)
         self.n = n_samples
         self.full = batch_size is None or batch_size >= n_samples
         self.batch_size = n_samples if self.full else int(batch_size)
@@ -87,8 +115,19 @@ class MinibatchStream:
         return np.stack([buf[: count * B].reshape(count, B) for buf in self._buffers])
 
 
+@validate_params({"model": NETWORK, "theta": Array((1, 2)), "X": Array(2), "Y": Array(2)})
 def evaluate(model, theta, X, Y):
-    """Mean cost and accuracy of each parameter row on (X, Y): two arrays (S,)."""
+    """Mean cost and accuracy of each parameter row on (X, Y): two arrays (S,).
+
+    ``theta`` (N,) or (S, N), ``X`` (n, n_inputs), ``Y`` (n, n_outputs): finite
+    and non-empty, converted to the model's floating dtype."""
+    xp = backend.xp()
+    theta, X, Y = model._inputs(xp.atleast_2d(theta), X, Y)
+    return _evaluate(model, theta, X, Y)
+
+
+def _evaluate(model, theta, X, Y):
+    """:func:`evaluate` without validation (the trainers' checkpoints)."""
     xp = backend.xp()
     theta = xp.atleast_2d(xp.asarray(theta))
     X, Y = xp.asarray(X, dtype=theta.dtype), xp.asarray(Y, dtype=theta.dtype)
@@ -96,8 +135,8 @@ def evaluate(model, theta, X, Y):
     correct = xp.zeros(theta.shape[0], dtype=np.float64)
     for start in range(0, X.shape[0], EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
-        out = model.forward(theta, xb)
-        cost += xp.sum(model.per_sample_loss(out, yb), axis=-1)
+        out = model._forward(theta, xb)
+        cost += xp.sum(model._per_sample_loss(out, yb), axis=-1)
         if model.n_outputs == 1:
             correct += xp.sum((out[..., 0] > 0.5) == (yb[:, 0] > 0.5), axis=-1)
         else:
@@ -109,9 +148,15 @@ def evaluate(model, theta, X, Y):
 DIVERGENCE_RATIO = 1e6
 
 
-def check_finite(cost, step: int, context: dict, initial=None):
+@validate_params({"cost": NO_VALIDATION, "step": Integer(0), "context": InstanceOf(dict, example=dict),
+                  "initial": NO_VALIDATION})
+def check_divergence(cost, step: int, context: dict, initial=None):
     """Raise FloatingPointError naming the step, cost and hyperparameters when the
-    cost is NaN/inf or, given the ``initial`` cost, has grown DIVERGENCE_RATIO-fold."""
+    cost is NaN/inf or, given the ``initial`` cost, has grown DIVERGENCE_RATIO-fold.
+
+    The trainers check their data up front (:func:`check_data`), so a
+    non-finite cost here comes from the training itself (eta, the amplitude,
+    a cost-noise callable)."""
     cost = np.asarray(cost)
     why = None
     if not np.all(np.isfinite(cost)):
@@ -128,8 +173,13 @@ def check_finite(cost, step: int, context: dict, initial=None):
 class TrajectoryRecorder:
     """Collects evaluation checkpoints and builds the trajectory Dataset."""
 
+    @validate_params({"model": NETWORK, "data": NO_VALIDATION, "seeds": Seeds(), "with_cosine": Bool()})
     def __init__(self, model, data, seeds, with_cosine: bool = False):
-        self.model, self.data, self.seeds = model, data, seeds
+        check_data(model, data)
+        self.model, self.data, self.seeds = model, data, list(seeds)
+        xp = backend.xp()
+        self._splits = [(xp.asarray(getattr(data, f"x_{split}"), dtype=model.dtype),
+                         xp.asarray(getattr(data, f"y_{split}"), dtype=model.dtype)) for split in ("train", "test")]
         self.rows: dict[str, list] = {k: [] for k in (
             "step", "cost", "train_accuracy", "test_accuracy", "cost_evaluations", "wall_seconds")}
         if with_cosine:
@@ -137,8 +187,10 @@ class TrajectoryRecorder:
         self._t0 = time.perf_counter()
 
     def record(self, step: int, theta, evaluations: int, cosine=None):
-        train_cost, train_acc = evaluate(self.model, theta, self.data.x_train, self.data.y_train)
-        _, test_acc = evaluate(self.model, theta, self.data.x_test, self.data.y_test)
+        """Evaluate ``theta`` (the trainer's own parameters, unchecked) on both splits."""
+        (x_train, y_train), (x_test, y_test) = self._splits
+        train_cost, train_acc = _evaluate(self.model, theta, x_train, y_train)
+        _, test_acc = _evaluate(self.model, theta, x_test, y_test)
         self.rows["step"].append(step)
         self.rows["cost"].append(train_cost)
         self.rows["train_accuracy"].append(train_acc)
@@ -178,30 +230,48 @@ class TrajectoryRecorder:
         return ds
 
 
-def eval_steps(steps: int, eval_every: int | None, stride: int = 1) -> np.ndarray:
-    """Checkpoint steps: 0, every ``eval_every`` (rounded to ``stride``), and ``steps``."""
-    check_positive("steps", steps, integer=True)
+@validate_params({"steps": POSITIVE_INT, "eval_every": Optional(POSITIVE_INT), "stride": POSITIVE_INT,
+                  "n_seeds": POSITIVE_INT})
+def eval_steps(steps: int, eval_every: int | None, stride: int = 1, n_seeds: int = 1) -> np.ndarray:
+    """Checkpoint steps: 0, every ``eval_every`` (rounded to ``stride``), and ``steps``.
+
+    Refuses (before allocating) a number of checkpoints whose records for
+    ``n_seeds`` seeds cannot fit in memory."""
     if eval_every is None:
         eval_every = max(stride, steps // 50)
-    check_positive("eval_every", eval_every, integer=True)
     every = max(stride, (eval_every // stride) * stride)
+    _check_checkpoint_memory(steps, every, n_seeds)
     return np.unique(np.r_[np.arange(0, steps, every), steps])
 
 
+INDEX_BLOCK = 1024
+"""Minibatches drawn at a time by :func:`train_backprop` (bounds the index arrays, whatever eval_every)."""
+
+
+@validate_params({"model": MODEL, "data": NO_VALIDATION, "eta": Real(0, closed="neither"), "steps": POSITIVE_INT,
+                  "batch_size": Optional(POSITIVE_INT), "optimizer": Choice(OPTIMIZERS), "seed": Seeds(),
+                  "eval_every": Optional(POSITIVE_INT), "max_duration": DURATION})
 def train_backprop(model, data, *, eta: float = 1e-3, steps: int = 1000, batch_size: int | None = 32,
-                   optimizer: str = "adam", seed=0, eval_every: int | None = None) -> xr.Dataset:
+                   optimizer: str = "adam", seed=0, eval_every: int | None = None,
+                   max_duration: float | None = MAX_DURATION) -> xr.Dataset:
     """Minibatch training with the backpropagation gradient: the reference for MGD.
 
     One step: draw the next minibatch, g = dC/dtheta by backprop, apply the
     optimiser. ``cost_evaluations`` counts forward passes (each with one
     backward pass). Returns the same trajectory Dataset as :func:`astrocore.mgd.train`.
+
+    ``data`` is checked once (:func:`check_data`). A run estimated (after its
+    first quarter second) to take longer than ``max_duration`` seconds (default
+    :data:`MAX_DURATION`, a week; None: no limit) is refused, naming ``steps``;
+    the estimate is logged once, and a progress bar with its ETA runs on a
+    terminal (:func:`progress`).
     """
-    seeds = as_seed_list(seed)
-    check_fits(model, data)
-    check_positive("eta", eta)
-    checkpoints = eval_steps(steps, eval_every)
+    seeds = list(seed)
+    check_data(model, data)
+    _check_seed_memory(model, seeds, copies=4)
+    checkpoints = eval_steps(steps, eval_every, n_seeds=len(seeds))
     xp = backend.xp()
-    gens = [backend.rng(s) for s in seeds]
+    gens = [backend._rng(s) for s in seeds]
     theta = xp.stack([model.init_params(seed=s) for s in seeds])
     opts = [Optimizer(optimizer, eta) for _ in seeds]
     stream = MinibatchStream(data.n_train, batch_size, gens)
@@ -209,17 +279,23 @@ def train_backprop(model, data, *, eta: float = 1e-3, steps: int = 1000, batch_s
     recorder = TrajectoryRecorder(model, data, seeds)
     attrs = {"method": "backprop", "eta": eta, "steps": steps, "batch_size": batch_size or data.n_train,
              "optimizer": optimizer}
+    started = time.perf_counter()
     initial = recorder.record(0, theta, 0)
+    clock = RunClock(steps, name="steps", value=steps, max_duration=max_duration, desc="backprop",
+                     extra_seconds=(len(checkpoints) - 1) * (time.perf_counter() - started))
     done = 0
     with progress(total=steps, desc="backprop", unit="step") as bar:
         for stop in checkpoints[1:]:
-            idx = stream.indices(done, stop - done)
-            for i in range(stop - done):
-                for s in range(len(seeds)):
-                    rows = idx[s, i]
-                    opts[s].step(theta[s], model.gradient(theta[s], X[rows], Y[rows]))
-            bar.update(stop - done)
+            for first in range(done, stop, INDEX_BLOCK):
+                count = min(INDEX_BLOCK, stop - first)
+                idx = stream.indices(first, count)
+                for i in range(count):
+                    for s in range(len(seeds)):
+                        rows = idx[s, i]
+                        opts[s]._step(theta[s], model._gradient(theta[s], X[rows], Y[rows]))
+                    clock.tick(first + i + 1)
+                bar.update(count)
             done = stop
             cost = recorder.record(done, theta, done)
-            check_finite(cost, done, {"method": "backprop", "eta": eta, "optimizer": optimizer}, initial)
+            check_divergence(cost, done, {"method": "backprop", "eta": eta, "optimizer": optimizer}, initial)
     return recorder.dataset(theta, attrs)

@@ -29,7 +29,7 @@ rule bench:
     params:
         python=sys.executable,
     shell:
-        "'{params.python}' -m astrocore.bench {wildcards.name} --out {output:q} > {log:q} 2>&1"
+        "{params.python:q} -m astrocore.bench {wildcards.name:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule bench_mgd_batch:
@@ -37,6 +37,8 @@ rule bench_mgd_batch:
         "figures/tables/bench_mgd_batch{batch}.csv",
     log:
         "logs/bench_mgd_batch{batch}.log",
+    wildcard_constraints:
+        batch="[1-9][0-9]{0,6}",  # a batch size, nothing else reaches the shell
     threads: workflow.cores
     resources:
         runtime=30,
@@ -44,4 +46,4 @@ rule bench_mgd_batch:
     params:
         python=sys.executable,
     shell:
-        "'{params.python}' -m astrocore.bench mgd --batch {wildcards.batch} --out {output:q} > {log:q} 2>&1"
+        "{params.python:q} -m astrocore.bench mgd --batch {wildcards.batch:q} --out {output:q} > {log:q} 2>&1"

@@ -64,7 +64,7 @@ rule hardware_mgd_run:
     log:
         "logs/hardware_mgd_run/{point}.ipynb",
     wildcard_constraints:
-        point="ideal|(bits|effect|preset)-[^/]+",
+        point=one_of(HW_POINTS),  # the config's points only (each names its hardware model)
     threads: 1
     resources:
         runtime=60,

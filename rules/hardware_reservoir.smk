@@ -15,8 +15,6 @@ rule hardware_reservoir_run:
         "data/hardware_reservoir/bits-{bits}.nc",
     log:
         "logs/hardware_reservoir_run/bits-{bits}.ipynb",
-    wildcard_constraints:
-        bits="[0-9]+",
     threads: 1
     resources:
         runtime=20,

@@ -206,4 +206,4 @@ rule fashion_mnist:
     params:
         python=sys.executable,
     shell:
-        "'{params.python}' -c 'from astrocore import datasets; datasets.fashion_mnist(\"data/raw\", download=True)' > {log} 2>&1"
+        "{params.python:q} -c 'from astrocore import datasets; datasets.fashion_mnist(\"data/raw\", download=True)' > {log:q} 2>&1"

@@ -103,8 +103,6 @@ rule rhythmic_systems_train:
         "data/rhythmic_systems/system-{system}_train.nc",
     log:
         "logs/rhythmic_systems_run/system-{system}_train.ipynb",
-    wildcard_constraints:
-        system="[a-z]+",
     threads: 1
     resources:
         runtime=10,
@@ -124,9 +122,6 @@ rule rhythmic_systems_context:
         "data/rhythmic_systems/system-{system}_context-{context}.nc",
     log:
         "logs/rhythmic_systems_run/system-{system}_context-{context}.ipynb",
-    wildcard_constraints:
-        system="[a-z]+",
-        context="[0-9.]+",
     threads: 1
     resources:
         runtime=10,
@@ -148,8 +143,6 @@ rule rhythmic_adaptation_run:
         "data/rhythmic_adaptation/system-{system}_model-{model}.nc",
     log:
         "logs/rhythmic_adaptation_run/system-{system}_model-{model}.ipynb",
-    wildcard_constraints:
-        system="[a-z]+",
     threads: 1
     resources:
         runtime=30,

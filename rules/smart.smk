@@ -32,8 +32,7 @@ rule smart_run:
     log:
         "logs/smart_run/dataset-{dataset}_direction-{direction}.ipynb",
     wildcard_constraints:
-        dataset="[a-z0-9_]+?",
-        direction="[a-z]+",
+        direction=choices("properties", "smart_perturbations", "properties", "directions", "items"),
     threads: 1
     resources:
         runtime=30,
@@ -75,6 +74,8 @@ rule smart_gradient_run:
         "data/smart_gradient/direction-{direction}.nc",
     log:
         "logs/smart_gradient_run/direction-{direction}.ipynb",
+    wildcard_constraints:
+        direction=choices("properties", "smart_gradient", "properties", "directions", "items"),
     threads: 1
     resources:
         runtime=20,
@@ -114,7 +115,7 @@ rule smart_scaling_run:
     log:
         "logs/smart_scaling_run/width-{width}_direction-{direction}.ipynb",
     wildcard_constraints:
-        width="[0-9]+",
+        direction=choices("properties", "smart_scaling", "properties", "directions", "items"),
     threads: 1
     resources:
         runtime=30,

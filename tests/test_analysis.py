@@ -75,11 +75,11 @@ def test_synchrony_accuracy_on_separable_regimes_and_bad_input():
     noise = regimes.synchrony_accuracy(rng.random(labels.size), rng.uniform(-3, 3, labels.size), labels,
                                        warmup=50, transition=20, window=10)
     assert noise < 0.65                  # out of sample: no information scores near chance
-    with pytest.raises(ValueError, match="non-finite value at step 3"):
+    with pytest.raises(ValueError, match=r"statistic must be finite, got nan at index \(3,\)"):
         regimes.cross_fitted(np.r_[0, 0, 0, np.nan, 0], np.zeros(5), np.ones(5, bool), 2)
     with pytest.raises(ValueError, match="split must lie inside"):
         regimes.cross_fitted(np.zeros(5), np.zeros(5), np.ones(5, bool), 5)
-    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+    with pytest.raises(ValueError, match="window must be a positive integer, got 0"):
         regimes.causal_mean(np.zeros(4), 0)
 
 
@@ -150,3 +150,80 @@ def test_one_standard_error_rule():
         tuning.one_standard_error([])
     with pytest.raises(ValueError, match="finite"):
         tuning.one_standard_error([[np.nan, 1.0]])
+
+
+# ---------------------------------------------------------------- declared validation (issue 10)
+def test_labels_and_flags_are_checked():
+    x = np.arange(6.0)
+    with pytest.raises(ValueError, match=r"y must hold whole-number class labels, got 0.5 at index \(1,\)"):
+        regimes.best_threshold(x, [0, 0.5, 1, 1, 0, 1], np.ones(6, bool))
+    with pytest.raises(ValueError, match=r"y must hold the labels 0 and 1 only, got \[0, 1, 2\]"):
+        regimes.best_threshold(x, [0, 2, 1, 1, 0, 1], np.ones(6, bool))
+    with pytest.raises(ValueError, match=r"mask must hold only True/False \(or 0/1\), got 3 at index \(2,\)"):
+        regimes.best_threshold(x, [0, 0, 1, 1, 0, 1], [1, 1, 3, 1, 1, 1])
+    with pytest.raises(ValueError, match=r"need one entry per step in each of x, y, mask, got lengths x=6, y=5"):
+        regimes.best_threshold(x, [0, 0, 1, 1, 0], np.ones(6, bool))
+    with pytest.raises(ValueError, match=r"mask must select at least one fitting step"):
+        regimes.tree_classifier(x[:, None], [0, 0, 1, 1, 0, 1], np.zeros(6, bool))
+    with pytest.raises(ValueError, match=r"persist must be a positive integer, got 0"):
+        regimes.detection_delays([0, 1], [0, 1], first=0, persist=0)
+    # same labels as 0/1 floats, bools and ints: same thresholds
+    y = np.array([0, 0, 1, 1, 0, 1])
+    for labels in (y, y.astype(float), y.astype(bool)):
+        np.testing.assert_array_equal(regimes.best_threshold(x, labels, np.ones(6)),
+                                      regimes.best_threshold(x, y, np.ones(6, bool)))
+
+
+def test_detectors_check_lengths_and_warmup():
+    labels = np.repeat([0, 1, 0, 1], 50)
+    r, phase = np.linspace(0, 1, 200), np.zeros(200)
+    with pytest.raises(ValueError, match=r"warmup must be <= 198"):
+        regimes.synchrony_accuracy(r, phase, labels, warmup=199, transition=5, window=5)
+    with pytest.raises(ValueError, match=r"need one entry per step in each of order_R, mean_phase, regime"):
+        regimes.synchrony_accuracy(r[:150], phase, labels, warmup=10, transition=5, window=5)
+    u = np.zeros((200, 3))
+    with pytest.raises(ValueError, match=r"must have shape \(seed, time\) with the 200 steps of u"):
+        regimes.detector_statistics(u, r[None, :150], phase[None, :150], r[None, :150], std_window=5,
+                                    norm_window=5, smooth_window=5)
+    with pytest.raises(ValueError, match=r"statistics\['R'\] must have shape \(seed, time\[, k\]\) with the 200"):
+        regimes.score_detectors({"R": r[None, :100]}, labels, warmup=10, transition=5, persist=3)
+    with pytest.raises(ValueError, match=r"statistics\['R'\] must be finite"):
+        regimes.score_detectors({"R": np.full((1, 200), np.nan)}, labels, warmup=10, transition=5, persist=3)
+
+
+def test_reporting_summarize_takes_one_column_name_as_a_str():
+    from astrocore import reporting  # noqa: PLC0415
+
+    runs = pd.DataFrame({"g": ["a", "a", "b"], "seed": [0, 1, 0], "x": [1.0, 3.0, 5.0]})
+    by_str = reporting.summarize(runs, "g", "x")
+    pd.testing.assert_frame_equal(by_str, reporting.summarize(runs, ["g"], ["x"]))
+    assert by_str.x_mean.tolist() == [2.0, 5.0]
+    with pytest.raises(ValueError, match=r"runs lack column\(s\) \['group'\]"):
+        reporting.summarize(runs, "group", "x")
+    with pytest.raises(ValueError, match=r"by must be an instance of str or an instance of list or tuple"):
+        reporting.summarize(runs, 3, "x")
+
+
+def test_forecast_tables_check_their_inputs():
+    with pytest.raises(ValueError, match=r"runs must hold at least one run Dataset"):
+        forecasts.long_form([])
+    with pytest.raises(ValueError, match=r"runs\[0\] must be an xarray Dataset, got dict"):
+        forecasts.long_form([{}])
+    with pytest.raises(ValueError, match=r"runs\[0\] lacks \['vpt'"):
+        forecasts.long_form([xr.Dataset(attrs={"system": "thomas"})])
+    with pytest.raises(ValueError, match=r"keys names column\(s\) \['nope'\] that forecasts lacks"):
+        forecasts.summarize(pd.DataFrame({"seed": [0], "vpt": [1.0], "vpt_units": ["s"], "climate_distance": [0.1]}),
+                            ["nope"])
+    with pytest.raises(ValueError, match=r"trained must be a bool \(True or False\), got 'yes'"):
+        forecasts.context_label(0.18, "yes")
+
+
+def test_inference_and_tuning_check_their_inputs():
+    from astrocore.analysis import tuning  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match=r"alphas must be > 0"):
+        inference.parameter_scores(np.arange(9.0)[:, None], np.arange(9.0), alphas=np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"scores\[1\] must not be empty"):
+        tuning.one_standard_error([[0.2], []])
+    with pytest.raises(ValueError, match=r"scores must be an instance of list or tuple or ndarray, got 3"):
+        tuning.one_standard_error(3)

@@ -270,22 +270,69 @@ def test_load_rejects_unknown_names(name):
 @pytest.mark.parametrize(
     ("call", "kwargs", "message"),
     [
-        (datasets.parity, {"n_bits": 1}, r"n_bits must be an int in \[2, 16\], got 1"),
-        (datasets.parity, {"n_bits": 17}, r"n_bits must be an int in \[2, 16\], got 17"),
+        (datasets.parity, {"n_bits": 1}, r"n_bits must be an integer in \[2, 16\], got 1"),
+        (datasets.parity, {"n_bits": 17}, r"n_bits must be an integer in \[2, 16\], got 17"),
         (datasets.parity, {"n_bits": 3.0}, r"n_bits must be .*, got 3\.0"),
         (datasets.parity, {"n_bits": True}, r"n_bits must be .*, got True"),
-        (datasets.digits, {"test_fraction": 0}, "test_fraction must be a float in \\(0, 1\\)"),
+        (datasets.digits, {"test_fraction": 0}, r"test_fraction must be a real number in \(0, 1\), got 0"),
         (datasets.digits, {"test_fraction": 1.0}, "test_fraction must be .*got 1.0"),
         (datasets.digits, {"test_fraction": 0.001}, "test_fraction must be .*got 0.001"),
         (datasets.digits, {"test_fraction": "0.2"}, "test_fraction must be .*got '0.2'"),
-        (datasets.digits, {"split_seed": -1}, "split_seed must be an int >= 0, got -1"),
-        (datasets.mnist1d, {"n_train": 0}, "n_train must be an int >= 1, got 0"),
-        (datasets.mnist1d, {"n_test": 2.5}, "n_test must be an int >= 1, got 2.5"),
-        (datasets.mnist1d, {"seed": -3}, "seed must be an int >= 0, got -3"),
-        (datasets.fashion_mnist, {"download": "yes"}, "download must be True or False, got 'yes'"),
-        (datasets.fashion_mnist, {"data_dir": 3}, "data_dir must be a str or path, got 3"),
+        (datasets.digits, {"split_seed": -1}, "split_seed must be a non-negative int, got -1"),
+        (datasets.mnist1d, {"n_train": 0}, "n_train must be a positive integer, got 0"),
+        (datasets.mnist1d, {"n_test": 2.5}, "n_test must be a positive integer, got 2.5"),
+        (datasets.mnist1d, {"seed": -3}, "seed must be a non-negative int, got -3"),
+        (datasets.fashion_mnist, {"download": "yes"}, r"download must be a bool \(True or False\), got 'yes'"),
+        (datasets.fashion_mnist, {"data_dir": 3}, "data_dir must be an instance of str or PathLike, got 3"),
     ],
 )
 def test_bad_arguments_raise_value_error(call, kwargs, message):
     with pytest.raises(ValueError, match=message):
         call(**kwargs)
+
+
+# ---------------------------------------------------------------- declared validation (issue 10)
+@pytest.mark.parametrize(("x", "message"), [
+    (np.where(np.arange(12).reshape(4, 3) == 7, np.nan, 0.0), r"x_train must be finite, got nan at index \(2, 1\)"),
+    (np.zeros((0, 3)), r"x_train must not be empty, got shape \(0, 3\)"),
+    (np.full((4, 3), "a"), r"x_train must be a real-valued 2-d array .*got dtype <U1"),
+])
+def test_taskdata_checks_its_arrays(x, message):
+    y = np.zeros((len(x), 1))
+    with pytest.raises(ValueError, match=message):
+        TaskData("t", x, y, np.zeros((2, 3)), np.zeros((2, 1)), {})
+
+
+def test_taskdata_converts_integer_arrays_to_float64():
+    task = TaskData("t", np.ones((4, 3), dtype=int), np.zeros((4, 1), dtype=bool), np.ones((2, 3)), np.zeros((2, 1)),
+                    {})
+    assert task.x_train.dtype == task.y_train.dtype == np.float64
+
+
+def test_mnist1d_refuses_a_request_beyond_memory_before_allocating():
+    from astrocore.validation import MemoryRequestError  # noqa: PLC0415
+
+    with pytest.raises(MemoryRequestError, match=r"^n_train=1000000000 needs about .* TiB .*reduce n_train"):
+        datasets.mnist1d(n_train=10**9)
+    with pytest.raises(MemoryRequestError, match=r"^n_test=10000000000 needs about"):
+        datasets.load("mnist1d", n_test=10**10)
+
+
+def test_load_names_the_keywords_a_loader_takes():
+    with pytest.raises(ValueError, match=r"load\('parity'\) got unknown keyword\(s\) \['bits'\]; parity takes "
+                                         r"\('n_bits',\)"):
+        datasets.load("parity", bits=4)
+
+
+def test_fashion_mnist_data_dir_must_be_a_directory(tmp_path):
+    target = tmp_path / "raw"
+    target.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"data_dir must be a directory, got the file .*raw"):
+        datasets.fashion_mnist(data_dir=target)
+    with pytest.raises(ValueError, match=r"download must be a bool \(True or False\), got 1"):
+        datasets.fashion_mnist(data_dir=tmp_path, download=1)
+
+
+def test_read_idx_names_a_bad_path():
+    with pytest.raises(ValueError, match=r"path must be an instance of str or PathLike, got None"):
+        datasets.read_idx(None)

@@ -250,19 +250,19 @@ def test_presets_are_valid_models(name):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"weight_bits": 0, "weight_clip": 1.0}, "weight_bits must be an integer number of bits in \\[1, 32\\]"),
-    ({"adc_bits": 2.5}, "adc_bits must be an integer"),
-    ({"state_bits": True}, "state_bits must be an integer"),
-    ({"read_noise": -0.1}, "read_noise must be a finite number >= 0"),
-    ({"cost_noise": float("nan")}, "cost_noise must be a finite number >= 0"),
-    ({"stuck_at_zero": 1.5}, "stuck_at_zero is a fraction of cells and must be in \\[0, 1\\]"),
-    ({"stuck_at_min": -0.1}, "stuck_at_min must be a finite number >= 0"),
+    ({"weight_bits": 0, "weight_clip": 1.0}, "weight_bits must be None or an integer number of bits in \\[1, 32\\]"),
+    ({"adc_bits": 2.5}, "adc_bits must be None or an integer"),
+    ({"state_bits": True}, "state_bits must be None or an integer"),
+    ({"read_noise": -0.1}, "read_noise must be a finite real number >= 0, got -0.1"),
+    ({"cost_noise": float("nan")}, "cost_noise must be a finite real number >= 0, got nan"),
+    ({"stuck_at_zero": 1.5}, "stuck_at_zero must be a real number in \\[0, 1\\], got 1.5"),
+    ({"stuck_at_min": -0.1}, "stuck_at_min must be a real number in \\[0, 1\\], got -0.1"),
     ({"stuck_at_zero": 0.6, "stuck_at_max": 0.6, "weight_clip": 1.0}, "must be at most 1"),
     ({"read_noise": 0.1, "read_noise_type": "multiplicative"}, "read_noise_type must be one of"),
     ({"weight_bits": 4}, "weight_bits need\\(s\\) the weight range: set weight_clip"),
     ({"programming_noise": 0.1, "programming_noise_type": "additive"}, "set weight_clip"),
-    ({"adc_range": 0}, "adc_range must be a finite number > 0"),
-    ({"stochastic_rounding": "yes"}, "stochastic_rounding must be True or False"),
+    ({"adc_range": 0}, "adc_range must be a finite real number > 0, got 0"),
+    ({"stochastic_rounding": "yes"}, "stochastic_rounding must be a bool \\(True or False\\), got 'yes'"),
 ])
 def test_bad_models_are_rejected_with_a_message_naming_the_field(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -272,16 +272,17 @@ def test_bad_models_are_rejected_with_a_message_naming_the_field(changes, messag
 def test_bad_quantizer_arguments_and_preset_names():
     with pytest.raises(ValueError, match="bits must be an integer number of bits in \\[1, 32\\], got 0"):
         quantize(np.zeros(3), 0, 1.0)
-    with pytest.raises(ValueError, match="clip must be a finite number > 0"):
+    with pytest.raises(ValueError, match="clip must be a finite real number > 0, got -1.0"):
         quantize(np.zeros(3), 4, -1.0)
     with pytest.raises(ValueError, match="pass seed"):
         quantize(np.zeros(3), 4, 1.0, stochastic=True)
-    with pytest.raises(ValueError, match="unknown hardware preset 'memristor'; known presets: "):
+    with pytest.raises(ValueError, match=r"name must be a hardware preset name, one of "
+                                         r"\('ideal', 'digital8', 'pcm', 'rram'\), got 'memristor'"):
         preset("memristor")
     with pytest.raises(ValueError, match="hardware must be None, a preset name"):
         mgd.train(MLP([2, 1]), datasets.parity(2), steps=1, hardware=3)
     model = MLP([3, 2])
-    with pytest.raises(ValueError, match="parameters for 2 chips must have shape \\(2, 8\\)"):
+    with pytest.raises(ValueError, match=r"theta \(parameters for 2 chips\) must have shape \(2, 8\), got \(11,\)"):
         Device(HardwareModel(weight_bits=4, weight_clip=1.0), model, seeds=[0, 1]).program(np.zeros(11))
 
 
@@ -299,5 +300,56 @@ def test_model_from_a_config_entry():
     assert model_from({}).is_ideal
     with pytest.raises(ValueError, match="unknown hardware field\\(s\\) \\['bitz'\\]"):
         model_from({"bitz": 3})
-    with pytest.raises(ValueError, match="unknown hardware preset"):
+    with pytest.raises(ValueError, match="preset must be a hardware preset name, one of .* got 'flash'"):
         model_from({"preset": "flash"})
+
+
+# -- the validation layer (issue 10) ----------------------------------------------------------------
+def test_integer_input_is_quantized_as_numbers_not_truncated():
+    levels = np.array([4, 12, 20]) / 7  # 3 bits over [-4, 4]: -4 + 8k/7
+    for x in (np.array([1, 2, 3]), [1, 2, 3], np.array([1, 2, 3], dtype=np.uint8)):
+        q = quantize(x, 3, 4.0)
+        assert q.dtype == np.float64
+        np.testing.assert_allclose(q, levels)
+    from astrocore.hardware import quantize_between
+    np.testing.assert_allclose(quantize_between(np.array([1, 2, 3]), 3, -4.0, 4.0), levels)
+    assert quantize(np.array([0.3], dtype=np.float32), 4, 1.0).dtype == np.float32
+    model = MLP([2, 1])
+    _, stored = deploy(model, np.array([1, 0, 0]), HardwareModel(weight_bits=3, weight_clip=4.0), [0])
+    np.testing.assert_allclose(stored, quantize(np.array([1.0, 0.0, 0.0]), 3, 4.0))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: quantize(np.array([0.1, np.nan]), 4, 1.0), r"x must be finite, got nan at index \(1,\)"),
+    (lambda: quantize(np.zeros(3), 4, np.inf), "clip must be a finite real number > 0, got inf"),
+    (lambda: quantize(np.zeros(3), 4, 1.0, stochastic="False"), r"stochastic must be a bool \(True or False\)"),
+    (lambda: level_step(0, 1.0), r"bits must be an integer number of bits in \[1, 32\], got 0"),
+    (lambda: drift_factor(1.0, 0.1, np.inf), "t0 must be a finite real number > 0, got inf"),
+    (lambda: HardwareModel(name=7), "name must be a str, got 7"),
+    (lambda: preset("pcm").replace(drift_nu=-0.1), "drift_nu must be a finite real number >= 0, got -0.1"),
+    (lambda: Device("pcm", MLP([3, 2]), [1, 1]), "seeds must be a non-negative int or a non-empty sequence of "
+                                                 "distinct non-negative ints, got \\[1, 1\\]"),
+    (lambda: Device("pcm", "mlp", [0]), "model must be an instance of MLP"),
+    (lambda: deploy(MLP([2, 1]), np.array([0.1, np.nan, 0.0]), "digital8", [0]), "theta must be finite"),
+    (lambda: stream_seed(-1), "seed must be a non-negative int, got -1"),
+])
+def test_hardware_entry_points_refuse_bad_values_naming_them(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_every_model_field_is_declared_and_the_model_is_a_registered_entry_point():
+    import dataclasses
+
+    from astrocore import validation
+    from astrocore.hardware.model import FIELD_CONSTRAINTS
+    assert set(FIELD_CONSTRAINTS) == {f.name for f in dataclasses.fields(HardwareModel)}
+    assert validation.REGISTRY["astrocore.hardware.model.HardwareModel.__init__"][1] == FIELD_CONSTRAINTS
+    hw = HardwareModel(weight_bits=np.int64(4), weight_clip=1, read_noise=np.float32(0.5))
+    assert type(hw.weight_bits) is int and type(hw.weight_clip) is float and type(hw.read_noise) is float
+
+
+def test_device_memory_is_estimated_before_drawing(monkeypatch):
+    monkeypatch.setenv("ASTROCORE_MAX_MEMORY", str(2**30))
+    with pytest.raises(MemoryError, match=r"seeds=\[0, 1, 2, .* needs about .* of 10000 chip\(s\) of 814090"):
+        Device("rram", MLP([784, 1024, 10]), list(range(10_000)))

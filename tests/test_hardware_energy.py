@@ -122,20 +122,42 @@ def test_assumptions_are_named_and_sourced():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: training_step_energy(SIZES, "pcm", "adam", batch=1), "method must be one of ('mgd', 'backprop')"),
-    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=-1), "batch must be an integer >= 1"),
-    (lambda: forward_energy(SIZES, "pcm", batch=0), "batch must be an integer >= 1"),
-    (lambda: forward_energy(SIZES, "pcm", batch=2.5), "batch must be an integer >= 1"),
-    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=1, tau_theta=0), "tau_theta must be an integer >= 1"),
-    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=1, tau_x=0), "tau_x must be an integer >= 1"),
-    (lambda: forward_energy([64], "pcm"), "sizes must be a sequence of at least 2 integers >= 1"),
-    (lambda: forward_energy([64, 0, 10], "pcm"), "sizes must be a sequence of at least 2 integers >= 1"),
+    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=-1), "batch must be a positive integer, got -1"),
+    (lambda: forward_energy(SIZES, "pcm", batch=0), "batch must be a positive integer, got 0"),
+    (lambda: forward_energy(SIZES, "pcm", batch=2.5), "batch must be a positive integer, got 2.5"),
+    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=1, tau_theta=0),
+     "tau_theta must be a positive integer, got 0"),
+    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=1, tau_x=0),
+     "tau_x must be a positive integer, got 0"),
+    (lambda: forward_energy([64], "pcm"),
+     "sizes must be a sequence of at least two positive ints (layer widths, input first), got [64]"),
+    (lambda: forward_energy([64, 0, 10], "pcm"), "sizes must be a sequence of at least two positive ints"),
     (lambda: forward_energy("64-32-10", "pcm"), "sizes must be"),
-    (lambda: forward_energy(SIZES, "sram"), "known presets: ('ideal', 'digital8', 'pcm', 'rram')"),
+    (lambda: forward_energy(SIZES, "sram"),
+     "hardware must be None, a preset name ('ideal', 'digital8', 'pcm', 'rram') or a HardwareModel, got 'sram'"),
     (lambda: forward_energy(SIZES, 3), "hardware must be None, a preset name"),
-    (lambda: forward_energy(SIZES, "pcm", assumptions={"cell_read": 1}), "assumptions must be an EnergyAssumptions"),
+    (lambda: forward_energy(SIZES, "pcm", assumptions={"cell_read": 1}),
+     "assumptions must be an instance of EnergyAssumptions"),
     (lambda: EnergyAssumptions(adc_fom=-1.0), "adc_fom must be a finite energy >= 0"),
     (lambda: adc_energy(0), "bits must be an integer number of bits in [1, 32]"),
 ])
 def test_bad_inputs_raise_naming_the_parameter(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: forward_energy(SIZES, "pcm", batch=True), "batch must be a positive integer, got True"),
+    (lambda: training_step_energy(SIZES, "pcm", "mgd", batch=1, highpass="no"),
+     "highpass must be a bool (True or False), got 'no'"),
+    (lambda: EnergyAssumptions(cell_read=float("nan")), "cell_read must be a finite energy >= 0 (pJ), got nan"),
+    (lambda: technology("sram"), "hardware must be None, a preset name ('ideal', 'digital8', 'pcm', 'rram')"),
+    (lambda: dac_energy(8.0), "bits must be an integer number of bits in [1, 32], got 8.0"),
+])
+def test_more_bad_inputs_raise_naming_the_parameter(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_assumptions_become_floats():
+    assert type(EnergyAssumptions(cell_read=1).cell_read) is float

@@ -155,16 +155,16 @@ def test_cost_noise_hook_is_applied_and_seeded(xor):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"eta": 0.0}, "eta must be a number > 0"),
-    ({"eta": -0.1}, "eta must be a number > 0"),
-    ({"amplitude": 0}, "amplitude must be a number > 0"),
+    ({"eta": 0.0}, "eta must be a finite real number > 0, got 0.0"),
+    ({"eta": -0.1}, "eta must be a finite real number > 0, got -0.1"),
+    ({"amplitude": 0}, "amplitude must be a finite real number > 0, got 0"),
     ({"tau_theta": 0}, "tau_theta must be a positive integer"),
     ({"tau_p": 1.5}, "tau_p must be a positive integer"),
     ({"tau_x": "2"}, "tau_x must be a positive integer"),
     ({"mode": "fourier"}, "mode must be one of"),
     ({"steps": -5}, "steps must be a positive integer"),
     ({"optimizer": "lbfgs"}, "optimizer must be one of"),
-    ({"sparsity": 1.0, "mode": "code"}, "sparsity must be in"),
+    ({"sparsity": 1.0, "mode": "code"}, r"sparsity must be a real number in \[0, 1\), got 1.0"),
     ({"sparsity": 0.5, "mode": "time"}, "sparsity applies to mode 'code'"),
     ({"seed": [1, 1]}, "distinct"),
     ({"cost_noise": -1.0}, "cost_noise"),
@@ -197,7 +197,7 @@ def test_a_nan_cost_measurement_raises():
 
 def test_estimate_gradient_rejects_bad_input(problem):
     model, theta, X, Y, _ = problem
-    with pytest.raises(ValueError, match="n_perturbations must be a positive integer"):
+    with pytest.raises(ValueError, match="n_perturbations must be None or a positive integer"):
         mgd.estimate_gradient(model, theta, X, Y, n_perturbations=0)
     with pytest.raises(ValueError, match="input layer has 4"):
         mgd.estimate_gradient(model, theta, X[:, :3], Y)
@@ -211,3 +211,173 @@ def test_codes_drawn_into_the_parameters_equal_theta_plus_codes(dtype):
     params = fused.draw_params(7, theta)
     assert params.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(params, theta[:, None, :] + plain.draw(7))
+
+
+# -- the validation layer at the entry points (issue 10) --------------------------------------------
+class _Task:
+    """A task built without astrocore.datasets (the trainers read these attributes)."""
+
+    def __init__(self, x, y, x_test=None, y_test=None):
+        self.name, self.meta = "user", {}
+        self.x_train, self.y_train = np.asarray(x), np.asarray(y)
+        self.x_test = self.x_train if x_test is None else np.asarray(x_test)
+        self.y_test = self.y_train if y_test is None else np.asarray(y_test)
+
+    n_train = property(lambda self: self.x_train.shape[0])
+    n_features = property(lambda self: self.x_train.shape[1])
+    n_outputs = property(lambda self: self.y_train.shape[1])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"highpass": "no"}, r"highpass must be None or a bool \(True or False\), got 'no'"),
+    ({"analog": "False"}, r"analog must be a bool \(True or False\), got 'False'"),
+    ({"grad_cosine": 1}, r"grad_cosine must be a bool \(True or False\), got 1"),
+    ({"eta": float("inf")}, "eta must be a finite real number > 0, got inf"),
+    ({"amplitude": float("nan")}, "amplitude must be a finite real number > 0, got nan"),
+    ({"tau_hp": float("inf"), "highpass": True}, "tau_hp must be None or a finite real number > 0, got inf"),
+    ({"cost_noise": "0.1"}, "cost_noise must be None or a finite real number >= 0 or an instance of Callable"),
+    ({"steps": True}, "steps must be a positive integer, got True"),
+    ({"batch_size": 0}, "batch_size must be None or a positive integer, got 0"),
+    ({"max_duration": 0}, "max_duration must be None or a finite real number > 0, got 0"),
+    ({"hardware": "memristor"}, r"hardware must be None, a preset name \('ideal'"),
+])
+def test_flags_are_bools_and_numbers_finite(xor, kwargs, message):
+    data, model = xor
+    with pytest.raises(ValueError, match=message):
+        mgd.train(model, data, **{"steps": 4, **kwargs})
+
+
+def test_numpy_bools_are_bools(xor):
+    data, model = xor
+    run = mgd.train(model, data, steps=4, analog=np.bool_(True), highpass=np.bool_(False))
+    assert run.attrs["analog"] is True or run.attrs["analog"] == 1
+    assert not run.attrs["highpass"]
+
+
+def test_bad_data_is_named_not_blamed_on_eta():
+    x = np.array(datasets.parity(2).x_train)
+    y = np.array(datasets.parity(2).y_train)
+    model = MLP([2, 3, 1])
+    bad = x.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x_train must be finite, got nan at index \(2, 1\)"):
+        mgd.train(model, _Task(bad, y), steps=4)
+    with pytest.raises(ValueError, match=r"x_test must be finite, got nan at index \(2, 1\)"):
+        mgd.train(model, _Task(x, y, bad, y), steps=4)
+    with pytest.raises(ValueError, match=r"x_train must not be empty, got shape \(0, 2\)"):
+        mgd.train(model, _Task(np.zeros((0, 2)), np.zeros((0, 1))), steps=4)
+    with pytest.raises(ValueError, match=r"x_train and y_train must have the same number of rows"):
+        mgd.train(model, _Task(x, y[:3]), steps=4)
+    with pytest.raises(ValueError, match="data must be a task with arrays x_train"):
+        mgd.train(model, "parity", steps=4)
+    from astrocore import training
+    with pytest.raises(ValueError, match=r"y_train must be finite, got inf at index \(1, 0\)"):
+        training.train_backprop(model, _Task(x, np.where(np.arange(4)[:, None] == 1, np.inf, y)), steps=4)
+
+
+def test_estimate_gradient_checks_its_data_once(problem):
+    model, theta, X, Y, g = problem
+    with pytest.raises(ValueError, match=r"X must be finite, got nan at index \(3, 2\)"):
+        mgd.estimate_gradient(model, theta, np.where(np.arange(32).reshape(8, 4) == 14, np.nan, X), Y)
+    with pytest.raises(ValueError, match=r"theta must be finite, got nan at index \(7,\)"):
+        mgd.estimate_gradient(model, np.where(np.arange(theta.size) == 7, np.nan, theta), X, Y)
+    with pytest.raises(ValueError, match=r"X must not be empty"):
+        mgd.estimate_gradient(model, theta, X[:0], Y[:0])
+    with pytest.raises(ValueError, match="amplitude must be a finite real number > 0, got inf"):
+        mgd.estimate_gradient(model, theta, X, Y, amplitude=np.inf)
+    with pytest.raises(ValueError, match=r"Y has shape \(8, 2\) but needs 8 rows of 3 targets"):
+        mgd.estimate_gradient(model, theta, X, Y[:, :2])
+    # integer parameters are the model's floats, the same estimate
+    rounded = np.rint(4 * theta)
+    np.testing.assert_array_equal(mgd.estimate_gradient(model, rounded.astype(int), X, Y, n_perturbations=8),
+                                  mgd.estimate_gradient(model, rounded, X, Y, n_perturbations=8))
+
+
+def test_requests_that_cannot_fit_are_refused_naming_the_parameter(problem, xor, monkeypatch):
+    monkeypatch.setenv("ASTROCORE_MAX_MEMORY", str(2**30))
+    model, theta, X, Y, _ = problem
+    with pytest.raises(MemoryError, match=r"n_perturbations=1000000000 needs about .* reduce n_perturbations"):
+        mgd.estimate_gradient(model, theta, X, Y, n_perturbations=10**9)
+    data, net = xor
+    with pytest.raises(MemoryError, match=r"steps=100000000000 needs about .* checkpoints recorded, one every 1 "
+                                          r"steps: raise eval_every"):
+        mgd.train(net, data, steps=10**11, eval_every=1)
+    with pytest.raises(MemoryError, match=r"tau_theta=10000000000 needs about .*one window of 10000000000 steps"):
+        mgd.train(net, data, steps=10, tau_theta=10**10)
+    with pytest.raises(MemoryError, match=r"seed=\[0, 1, 2, .* needs about .*100000 seeds in lockstep"):
+        mgd.train(MLP([2, 300, 1]), data, steps=4, seed=list(range(100_000)))
+    with pytest.raises(MemoryError, match=r"n_params=1000000000 needs about"):
+        mgd.make_perturbations("code", 10**9, 0.1, [np.random.default_rng(0)], "float64")
+
+
+def test_an_endless_run_is_refused_after_estimating_its_duration(xor, caplog):
+    data, model = xor
+    with pytest.raises(ValueError, match=r"steps=1000000000000 would take about .* years \(MGD code: .*more than "
+                                         r"max_duration=604800 s \(7 days\); reduce steps"):
+        mgd.train(model, data, steps=10**12)
+    from astrocore import training
+    with pytest.raises(ValueError, match=r"steps=1000000000000 would take about .* \(backprop: "):
+        training.train_backprop(model, data, steps=10**12)
+
+
+def test_the_duration_estimate_is_logged_once_and_bounded_by_max_duration(xor, caplog, monkeypatch):
+    from astrocore import progress
+    data, model = xor
+    monkeypatch.setattr(progress, "PILOT_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "CHECK_EVERY", 0.0)
+    with caplog.at_level("INFO", logger="astrocore.progress"):
+        reference = mgd.train(model, data, steps=60, eval_every=20)
+    estimates = [r for r in caplog.records if "takes about" in r.getMessage()]
+    assert len(estimates) == 1 and "MGD code: steps=60 takes about" in estimates[0].getMessage()
+    with pytest.raises(ValueError, match=r"more than max_duration=1e-09 s"):
+        mgd.train(model, data, steps=60, eval_every=20, max_duration=1e-9)
+    unlimited = mgd.train(model, data, steps=60, eval_every=20, max_duration=None)
+    np.testing.assert_array_equal(unlimited.theta.values, reference.theta.values)
+
+
+def test_validation_stays_off_the_inner_loops(xor, monkeypatch):
+    """The checks run once per call, whatever the number of steps: the kernels call the unchecked forward."""
+    from astrocore import validation
+    data, model = xor
+    calls = []
+    original = validation.Array.check
+    monkeypatch.setattr(validation.Array, "check", lambda self, name, value: calls.append(name) or
+                        original(self, name, value))
+    counts = []
+    for steps in (8, 80):
+        for mode, extra in (("code", {}), ("node", {"batch_size": 2}), ("code", {"hardware": "rram"})):
+            calls.clear()
+            mgd.train(model, data, steps=steps, mode=mode, eval_every=4, grad_cosine=True, **extra)
+            counts.append(len(calls))
+    assert counts[:3] == counts[3:]
+    calls.clear()
+    training_module = __import__("astrocore.training", fromlist=["train_backprop"])
+    training_module.train_backprop(model, data, steps=8, eval_every=4)
+    short = len(calls)
+    calls.clear()
+    training_module.train_backprop(model, data, steps=80, eval_every=4)
+    assert len(calls) == short
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "lbfgs"}, r"name must be one of \('sgd', 'momentum', 'adam'\), got 'lbfgs'"),
+    ({"eta": float("inf")}, "eta must be a finite real number > 0, got inf"),
+    ({"eta": True}, "eta must be a finite real number > 0, got True"),
+    ({"momentum": 1.0}, r"momentum must be a real number in \[0, 1\), got 1.0"),
+    ({"beta2": float("nan")}, r"beta2 must be a real number in \[0, 1\), got nan"),
+    ({"eps": -1e-8}, "eps must be a finite real number > 0, got -1e-08"),
+])
+def test_optimizer_settings_are_declared(kwargs, message):
+    from astrocore.optim import Optimizer
+    with pytest.raises(ValueError, match=message):
+        Optimizer(**kwargs)
+
+
+def test_optimizer_step_checks_its_arrays_and_steps_in_place():
+    from astrocore.optim import Optimizer
+    theta = np.ones(3)
+    assert Optimizer("sgd", eta=0.5).step(theta, np.ones(3)) is theta and np.allclose(theta, 0.5)
+    with pytest.raises(ValueError, match=r"g must have theta's shape \(3,\), got \(2,\)"):
+        Optimizer().step(theta, np.ones(2))
+    with pytest.raises(ValueError, match=r"g must be finite, got nan at index \(0,\)"):
+        Optimizer().step(theta, np.array([np.nan, 0.0, 0.0]))

@@ -7,7 +7,6 @@ implementation of the Rhythmic Sharing equations (one link at a time, with
 
 import cmath
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -310,14 +309,14 @@ def test_steering_sweep_selects_the_best_offset():
 
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("make, message", [
-    (lambda: ESN(spectral_radius=-1), r"spectral_radius must be > 0, got -1"),
-    (lambda: ESN(spectral_radius=0), r"spectral_radius must be > 0, got 0"),
-    (lambda: RhythmicSharing(m=1.5), r"m must be in \[0, 1\], got 1.5"),
-    (lambda: RhythmicSharing(m=-0.1), r"m must be in \[0, 1\], got -0.1"),
+    (lambda: ESN(spectral_radius=-1), r"spectral_radius must be a finite real number > 0, got -1"),
+    (lambda: ESN(spectral_radius=0), r"spectral_radius must be a finite real number > 0, got 0"),
+    (lambda: RhythmicSharing(m=1.5), r"m must be a real number in \[0, 1\], got 1.5"),
+    (lambda: RhythmicSharing(m=-0.1), r"m must be a real number in \[0, 1\], got -0.1"),
     (lambda: ESN(10, degree=20), r"degree must be <= n_nodes \(10\), got 20"),
     (lambda: ESN(10, degree=10, self_loops=False), r"degree must be <= n_nodes - 1 \(9\), got 10"),
     (lambda: ESN(input_layout="diagonal"), r"input_layout must be one of"),
-    (lambda: ESN(leak=1.0), r"leak must be < 1"),
+    (lambda: ESN(leak=1.0), r"leak must be a real number in \[0, 1\), got 1.0"),
     (lambda: ESN(seed=-1), r"seed must be a non-negative int"),
     (lambda: RhythmicSharing(10, degree=2, astro_degree=50), r"astro_degree must be <= the number of links - 1 \(19\), got 50"),
     (lambda: RhythmicSharing(astro_graph="glia"), r"astro_graph must be one of"),
@@ -333,9 +332,9 @@ def test_input_of_the_wrong_dimension():
     model.run(inputs(10, d=3))
     with pytest.raises(ValueError, match=r"u must have n_inputs=3 features in its last axis, got 2"):
         model.run(inputs(10, d=2))
-    with pytest.raises(ValueError, match=r"u must have shape \(time, n_inputs\)"):
+    with pytest.raises(ValueError, match=r"u must have 2 or 3 dimension\(s\), got shape \(10,\)"):
         model.run(np.zeros(10))
-    with pytest.raises(ValueError, match=r"u must be finite"):
+    with pytest.raises(ValueError, match=r"u must be finite, got nan at index \(0, 0\)"):
         model.run(np.full((5, 3), np.nan))
     with pytest.raises(ValueError, match="2 batch columns but the model has 3 seeds"):
         ESN(20, degree=3, seed=[0, 1, 2]).run(inputs(10, batch=2))
@@ -350,7 +349,7 @@ def test_horizon_must_be_a_positive_integer(horizon):
 
 def test_steering_options_are_validated():
     model = fitted_rhythmic()
-    with pytest.raises(ValueError, match="steering must be one of"):
+    with pytest.raises(ValueError, match=r"steering must be None or one of \('authors', 'sweep'\), got 'wander'"):
         model.forecast(sine(50), 5, steering="wander")
     with pytest.raises(ValueError, match="needs link phases"):
         ESN(20, degree=3, washout=5).fit(sine(50)).forecast(sine(20), 5, steering="authors")
@@ -365,9 +364,15 @@ def test_divergence_raises_with_the_step():
             np.errstate(invalid="ignore"):
         model.forecast(sine(20), 50)
     rhythmic = RhythmicSharing(20, degree=3, astro_degree=5, seed=0)
+    rhythmic.W_[0].data[:] = np.inf                 # inf * 0 in the first step's recurrent product
+    with pytest.raises(ReservoirDivergenceError, match=r"RhythmicSharing diverged to NaN/inf at step 0"), \
+            np.errstate(invalid="ignore"):
+        rhythmic.run(inputs(30))
+    # a non-finite initial state is bad input, refused before the run, naming the array and the index
+    rhythmic = RhythmicSharing(20, degree=3, astro_degree=5, seed=0)
     nodes = np.zeros((1, 20))
     nodes[0, 3] = np.nan
-    with pytest.raises(ReservoirDivergenceError, match=r"RhythmicSharing diverged to NaN/inf at step 0"):
+    with pytest.raises(ValueError, match=r"initial_state.nodes must be finite, got nan at index \(0, 3\)"):
         rhythmic.run(inputs(30), initial_state=ReservoirState(nodes, rhythmic.phases0_))
 
 
@@ -421,3 +426,138 @@ def test_climate_distance():
     t = np.arange(1000)
     slow, fast = np.sin(0.05 * t)[:, None], np.sin(0.5 * t)[:, None]
     assert 0.9 < metrics.climate_distance(slow, fast, method="spectrum") <= 1.0
+
+
+# ---------------------------------------------------------------- declared validation (issue 10)
+def test_the_public_entry_points_are_declared():
+    from astrocore import validation  # noqa: PLC0415
+
+    declared = set(validation.REGISTRY)
+    for name in ("esn.ESN.__init__", "esn.ESN.run", "esn.ESN.fit", "esn.ESN.forecast",
+                 "rhythmic.RhythmicSharing.__init__", "rhythmic.RhythmicSharing.run",
+                 "rhythmic.RhythmicSharing.forecast", "readout.RidgeReadout.__init__", "readout.RidgeReadout.fit",
+                 "readout.RidgeReadout.predict", "steering.steer_authors", "steering.steer_sweep",
+                 "topology.recurrent_matrix", "topology.astro_links_graph", "results.to_dataset"):
+        assert f"astrocore.reservoir.{name}" in declared, name
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: ESN(20, degree=3, self_loops="no"), "self_loops"),
+    (lambda: ESN(20, degree=3, self_loops=1), "self_loops"),
+    (lambda: ESN(20, degree=3, readout_bias="False"), "readout_bias"),
+    (lambda: RhythmicSharing(20, degree=3, astro_degree=5, astro_self_loops="no"), "astro_self_loops"),
+    (lambda: RidgeReadout(bias=0), "bias"),
+    (lambda: ESN(20, degree=3, washout=5).fit(sine(50), pool_batch="no"), "pool_batch"),
+    (lambda: ESN(20, degree=3).run(inputs(10), record_states="False"), "record_states"),
+])
+def test_flags_accept_bools_only(make, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be a bool \(True or False\), got"):
+        make()
+
+
+def test_numpy_bools_are_bools():
+    model = ESN(20, degree=3, self_loops=np.bool_(False), readout_bias=np.bool_(True))
+    assert model.self_loops is False and model.readout_bias is True and model.W_[0].diagonal().max() == 0
+
+
+@pytest.mark.parametrize("seed", [[0, 0], (3, 1, 3), np.array([2, 2])])
+def test_repeated_seeds_are_refused(seed):
+    with pytest.raises(ValueError, match=r"seed must be .*distinct"):
+        ESN(20, degree=3, seed=seed)
+    with pytest.raises(ValueError, match=r"seed must be .*distinct"):
+        RhythmicSharing(20, degree=3, astro_degree=5, seed=seed)
+
+
+def test_a_one_element_seed_list_is_a_batch_of_one():
+    run = ESN(20, degree=3, seed=[4]).run(inputs(10))
+    assert run.batched and run.states.shape == (10, 1, 20)
+    assert not ESN(20, degree=3, seed=4).run(inputs(10)).batched
+
+
+def test_memory_requests_are_refused_before_allocating(monkeypatch):
+    from astrocore.validation import MemoryRequestError  # noqa: PLC0415
+
+    monkeypatch.setenv("ASTROCORE_MAX_MEMORY", str(64 * 2**20))             # 64 MiB
+    with pytest.raises(MemoryRequestError, match=r"^n_nodes=100000 needs about .* MiB.*reduce n_nodes"):
+        ESN(100_000, degree=100)
+    with pytest.raises(MemoryRequestError, match=r"^astro_degree=5000 needs about"):
+        RhythmicSharing(2000, degree=5, astro_degree=5000)
+    model = ESN(400, degree=4, washout=5, seed=0).fit(inputs(50))
+    with pytest.raises(MemoryRequestError, match=r"^u=<array of shape \(30000, 3\)> needs about .*"
+                                                 r"record_states=False keeps none"):
+        model.run(inputs(30_000))
+    assert model.run(inputs(30_000), record_states=False).states is None        # nothing recorded: fits
+    with pytest.raises(MemoryRequestError, match=r"^horizon=100000 needs about .*reduce horizon"):
+        model.forecast(inputs(20), 100_000)
+    assert model.forecast(inputs(20), 100_000, record_states=False).prediction.shape == (100_000, 3)
+    with pytest.raises(MemoryError):                                             # a MemoryError too
+        model.forecast(inputs(20), 10**12)
+    with pytest.raises(MemoryRequestError, match=r"^n_candidates=1000000 needs about"):
+        fitted_rhythmic().forecast(sine(400), 5, steering="sweep", n_free=100, n_settle=20, window=20,
+                                   n_candidates=10**6)
+
+
+def test_cross_parameter_relations_are_errors():
+    with pytest.raises(ValueError, match=r"n_domains applies to astro_graph='domains' only"):
+        RhythmicSharing(20, degree=3, astro_degree=5, n_domains=4)
+    with pytest.raises(ValueError, match=r"astro_self_loops applies to astro_graph='links' only"):
+        RhythmicSharing(20, degree=3, astro_degree=5, astro_graph="domains", astro_self_loops=True)
+    with pytest.raises(ValueError, match=r"n_domains must be <= the number of links \(60\), got 61"):
+        RhythmicSharing(20, degree=3, astro_graph="domains", n_domains=61)
+    with pytest.raises(ValueError, match=r"omega must be a finite real number or an array of n_links=60"):
+        RhythmicSharing(20, degree=3, astro_degree=5, omega=np.zeros(7))
+    model = fitted_rhythmic()
+    with pytest.raises(ValueError, match=r"n_free must be < the length of u_warm \(100\) for steering='authors'"):
+        model.forecast(sine(100), 5, steering="authors", n_free=600)
+    with pytest.raises(ValueError, match=r"truth must have the prediction's shape \(5, 2\)"):
+        model.forecast(sine(100), 5, truth=np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"initial_state.nodes must have shape \(30,\), \(1, 30\)"):
+        model.run(sine(10), initial_state=ReservoirState(np.zeros((1, 7))))
+    with pytest.raises(ValueError, match=r"initial_state.phases must have shape"):
+        model.run(sine(10), initial_state=ReservoirState(np.zeros((1, 30)), np.zeros((1, 5))))
+    with pytest.raises(ValueError, match=r"initial_state must be None with steering='sweep'"):
+        model.forecast(sine(400), 5, steering="sweep", initial_state=model.fit_state_)
+    esn = ESN(20, degree=3, washout=10, seed=[0, 1])
+    with pytest.raises(ValueError, match=r"washout=60 after each segment start leaves no training rows out of 49"):
+        esn.fit(sine(50), washout=60)
+    with pytest.raises(ValueError, match=r"y must have 1 or 2 batch columns like u, got shape \(50, 3, 2\)"):
+        esn.fit(sine(50), y=np.zeros((50, 3, 2)))
+    with pytest.raises(ValueError, match=r"segment_starts must be None or a sequence of integer time indices, got \[10.5\]"):
+        esn.fit(sine(50), segment_starts=[10.5])
+
+
+def test_forecast_checks_the_readout_before_the_warm_up():
+    with pytest.raises(RuntimeError, match=r"not fitted"):
+        ESN(20, degree=3).forecast(sine(20), 5)
+    model = ESN(20, degree=3, washout=5, seed=0).fit(np.stack([sine(60)] * 2, axis=1))
+    with pytest.raises(ValueError, match=r"fitted for 2 batch columns and cannot serve batch=3"):
+        model.forecast(np.stack([sine(20)] * 3, axis=1), 5)
+    with pytest.raises(ValueError, match=r"u_warm must have n_inputs=2 features in its last axis, got 3"):
+        model.forecast(inputs(20), 5)
+
+
+def test_readout_inputs_are_checked():
+    rng = np.random.default_rng(0)
+    states, targets = rng.normal(size=(30, 1, 4)), rng.normal(size=(30, 1, 2))
+    bad = states.copy()
+    bad[7, 0, 2] = np.inf
+    with pytest.raises(ValueError, match=r"states must be finite, got inf at index \(7, 0, 2\)"):
+        RidgeReadout().fit(bad, targets)
+    with pytest.raises(ValueError, match=r"targets must have the time and batch axes of states \(30, 1\)"):
+        RidgeReadout().fit(states, targets[:20])
+    with pytest.raises(ValueError, match=r"mask leaves the readout no training rows"):
+        RidgeReadout().fit(states, targets, np.zeros(30, bool))
+    with pytest.raises(ValueError, match=r"states must have the 4 nodes the readout was fitted on"):
+        RidgeReadout().fit(states, targets).predict(np.zeros((5, 1, 6)))
+    with pytest.raises(ValueError, match=r"bits must be None or an integer in \[1, 32\], got 0"):
+        RidgeReadout(bits=0)
+
+
+def test_to_dataset_checks_its_arguments():
+    run = fitted_rhythmic().forecast(sine(100), 5)
+    with pytest.raises(ValueError, match=r"coord_names must name the 2 coordinates"):
+        to_dataset(run, coord_names=["x", "y", "z"])
+    with pytest.raises(ValueError, match=r"dt must be a finite real number > 0, got 0"):
+        to_dataset(run, dt=0)
+    with pytest.raises(ValueError, match=r"run must be an instance of ReservoirRun"):
+        to_dataset({"prediction": 1})

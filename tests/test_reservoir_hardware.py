@@ -224,11 +224,12 @@ def test_same_seed_same_numbers_under_hardware():
 
 
 def test_preset_names_and_bad_inputs():
-    with pytest.raises(ValueError, match="known presets.*ideal"):
+    with pytest.raises(ValueError, match=r"hardware must be one of \(None, 'ideal'.*or an instance of "
+                                         r"HardwareModel, got 'nonsense'"):
         ESN(20, hardware="nonsense")
-    with pytest.raises(ValueError, match="known presets"):
+    with pytest.raises(ValueError, match=r"hardware must be one of \(None, 'ideal'.*got 'nonsense'"):
         RhythmicSharing(20, degree=4, astro_degree=5, hardware="nonsense")
-    with pytest.raises(ValueError, match="hardware must be None"):
+    with pytest.raises(ValueError, match=r"hardware must be one of \(None, .*got 3"):
         ESN(20, hardware=3)
     with pytest.raises(ValueError, match="state_bits"):
         HardwareModel(state_bits=0)

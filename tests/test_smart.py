@@ -217,19 +217,19 @@ def test_analog_mode_without_highpass_trains(xor):
 
 # -- parameters ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "node", "layerwise": 1}, "layerwise must be True or False, got 1"),
+    ({"mode": "node", "layerwise": 1}, r"layerwise must be a bool \(True or False\), got 1"),
     ({"mode": "code", "layerwise": True}, "layerwise applies to modes"),
-    ({"mode": "node", "per_sample": "yes"}, "per_sample must be True or False, got 'yes'"),
+    ({"mode": "node", "per_sample": "yes"}, r"per_sample must be None or a bool \(True or False\), got 'yes'"),
     ({"mode": "activity", "per_sample": False}, "per_sample applies to mode 'node' only"),
-    ({"mode": "activity", "mix": 1.5}, r"mix must be a number in \[0, 1\], got 1.5"),
-    ({"mode": "activity", "mix": float("nan")}, r"mix must be a number in \[0, 1\], got nan"),
-    ({"mode": "activity", "mix": True}, "mix must be a number"),
+    ({"mode": "activity", "mix": 1.5}, r"mix must be None or a real number in \[0, 1\], got 1.5"),
+    ({"mode": "activity", "mix": float("nan")}, r"mix must be None or a real number in \[0, 1\], got nan"),
+    ({"mode": "activity", "mix": True}, r"mix must be None or a real number in \[0, 1\], got True"),
     ({"mode": "node", "mix": 0.5}, "mix applies to mode 'activity' only, got mode='node'"),
-    ({"mode": "astrocyte", "guide": 1.0}, r"guide must be a number in \[0, 1\), got 1.0"),
-    ({"mode": "astrocyte", "guide": -0.1}, r"guide must be a number in \[0, 1\)"),
+    ({"mode": "astrocyte", "guide": 1.0}, r"guide must be None or a real number in \[0, 1\), got 1.0"),
+    ({"mode": "astrocyte", "guide": -0.1}, r"guide must be None or a real number in \[0, 1\), got -0.1"),
     ({"mode": "code", "guide": 0.5}, "guide applies to mode 'astrocyte' only"),
-    ({"mode": "astrocyte", "tau_d": 0.5}, r"tau_d must be a finite number >= 1 \(windows\), got 0.5"),
-    ({"mode": "astrocyte", "tau_d": float("inf")}, "tau_d must be a finite number >= 1"),
+    ({"mode": "astrocyte", "tau_d": 0.5}, r"tau_d must be None or a finite real number >= 1, got 0.5"),
+    ({"mode": "astrocyte", "tau_d": float("inf")}, "tau_d must be None or a finite real number >= 1, got inf"),
     ({"mode": "node", "tau_d": 10}, "tau_d applies to mode 'astrocyte' only"),
     ({"mode": "node", "analog": True}, "highpass applies to modes .* pass highpass=False"),
     ({"mode": "activity", "highpass": True}, "highpass applies to modes"),
@@ -242,11 +242,12 @@ def test_bad_smart_parameters_are_rejected(xor, kwargs, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "astrocyte", "error_trace": np.zeros(3)}, r"error_trace must be a finite array of shape \(8,\)"),
-    ({"mode": "astrocyte", "error_trace": np.full(8, np.nan)}, "error_trace must be a finite array"),
+    ({"mode": "astrocyte", "error_trace": np.zeros(3)},
+     r"error_trace must have shape \(8,?\) \(one value per non-input unit\), got \(3,\)"),
+    ({"mode": "astrocyte", "error_trace": np.full(8, np.nan)}, r"error_trace must be finite, got nan at index \(0,\)"),
     ({"mode": "node", "error_trace": np.zeros(8)}, "error_trace applies to mode 'astrocyte' only"),
-    ({"mode": "activity", "mix": -0.1}, "mix must be a number in"),
-    ({"mode": "node", "layerwise": "all"}, "layerwise must be True or False"),
+    ({"mode": "activity", "mix": -0.1}, r"mix must be None or a real number in \[0, 1\], got -0.1"),
+    ({"mode": "node", "layerwise": "all"}, r"layerwise must be a bool \(True or False\), got 'all'"),
 ])
 def test_estimator_rejects_bad_smart_parameters(problem, kwargs, message):
     model, theta, X, Y, _ = problem

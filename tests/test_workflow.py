@@ -146,6 +146,8 @@ def test_executed_notebooks_are_kept_as_logs(quick_dir):
     ({"mgd_parity": {"eta": -1.0}}, "eta"),
     ({"mgd_parity": {"modes": ["fourier"]}}, "fourier"),
     ({"mgd_sweep": {"tau_theta": [0]}}, "tau_theta"),
+    ({"mgd_sweep": {"target_accuracy": float("nan")}}, "mgd_sweep.target_accuracy"),
+    ({"mgd_parity": {"steps": 100, "eval_every": 500}}, "mgd_parity.eval_every = 500 must be at most"),
 ])
 def test_bad_config_stops_with_a_message_naming_it(tmp_path, override, message):
     bad = tmp_path / "bad.yaml"
@@ -161,6 +163,88 @@ def test_malformed_config_file_is_rejected(tmp_path):
     result = snakemake("--dry-run", "--configfile", str(bad), cwd=tmp_path)
     assert result.returncode != 0
     assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr
+    # snakemake reads a --configfile before the Snakefile runs, without a line; `make figures`
+    # checks it first, naming the file and the line
+    check = subprocess.run([sys.executable, "-m", "astrocore.config", "check", str(bad)], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert check.returncode == 1
+    assert f"{bad}, line 2, column 1: YAML syntax error" in check.stderr, check.stderr
+
+
+def test_the_shipped_configs_pass_the_config_check():
+    from astrocore import config as workflow_config  # noqa: PLC0415
+
+    for name in ("default", "quick"):
+        merged = workflow_config.check_files(ROOT / "config" / f"{name}.yaml")
+        assert merged["mgd_parity"]["steps"] == {"default": 200000, "quick": 8192}[name]
+    # merged as snakemake merges a --configfile over the Snakefile's configfile
+    from snakemake.utils import update_config  # noqa: PLC0415
+
+    expected = yaml.safe_load((ROOT / "config/default.yaml").read_text())
+    update_config(expected, yaml.safe_load((ROOT / "config/quick.yaml").read_text()))
+    assert workflow_config.check_files(ROOT / "config" / "quick.yaml") == expected
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ("mgd_parity:\n  steps: 100\n  bits: [2, 3\n", "line 4, column 1", "YAML syntax error"),
+    ("mgd_parity:\n\tsteps: 100\n", "line 2", "YAML syntax error"),
+    ("mgd_parity:\n  steps: 1\n  steps: 2\n", "line 3", "duplicate key mgd_parity.steps (first given at line 2)"),
+    ("- 1\n", "line 1", "must be a mapping"),
+    ("mgd_sweep:\n  target_accuracy: .nan\n", "line 2", "mgd_sweep.target_accuracy: nan is not allowed"),
+    ("hardware_mgd:\n  noise: [0.0, .inf]\n", "line 2", "hardware_mgd.noise[1]: inf is not allowed"),
+    ("mgd_parity:\n  steps: 1000000000000\n", "line 2", "mgd_parity.steps: 1000000000000 is greater than the maximum"),
+    ("mgd_parity:\n  steps: 10**12\n", "line 2", "mgd_parity.steps: '10**12' is not of type 'integer'"),
+    ("mgd_parity:\n  steps: 1.0e+5\n", "line 2", "mgd_parity.steps: 100000.0 is not of type 'integer'"),
+    ("mgd_parity:\n  steps: 100\n  eval_every: 500\n", "line 3",
+     "mgd_parity.eval_every = 500 must be at most mgd_parity.steps = 100"),
+    ("smart_scaling:\n  draws: -3\n", "line 2", "smart_scaling.draws: -3 is less than the minimum of 1"),
+    ("mgd_parity:\n  learning_rate: 0.1\n", "line 2", "mgd_parity.learning_rate: unknown key"),
+    ("rhythmic_systems:\n  thomas:\n    standardise: 'no'\n", "line 3", "allowed: true or false"),
+    ("rhythmic_regimes:\n  std_window: 9000\n", "line 2",
+     "rhythmic_regimes.std_window = 9000 must be less than rhythmic_regimes.t_end = 7500"),
+    ("hardware_reservoir:\n  switch_times: [500, 300]\n", "line 2", "hardware_reservoir.switch_times = [500, 300] "
+     "must be increasing"),
+    ("rhythmic_inference:\n  thomas:\n    washout: 5000\n", "line 3", "rhythmic_inference.thomas.washout = 5000"),
+    ("rhythmic_systems:\n  thomas:\n    lyap_t_renorm: 5000.0\n", "line 3", "must be at most "
+     "rhythmic_systems.thomas.lyap_t_total"),
+    ("rhythmic_adaptation:\n  val_horizon: 5000\n", "line 2", "must be at most rhythmic_systems.horizon = 800"),
+    ("mgd_sweep:\n  tau_theta: [1, 200000]\n", "line 2", "mgd_sweep.tau_theta[1] = 200000: one window costs"),
+    ("mgd_vs_backprop:\n  datasets: [parity]\n", "line 2", "mgd_vs_backprop.sizes has no entry for dataset 'parity'"),
+    ("smart_perturbations:\n  directions: [backprop, walsh_code]\n", "line 2", "smart_perturbations.directions[1]"),
+    ("hardware_mgd:\n  eval_points: 5000\n  steps: 100\n", "line 2", "hardware_mgd.eval_points = 5000"),
+])
+def test_config_check_names_the_file_the_line_and_the_key(tmp_path, text, where, message):
+    """Every config problem (YAML syntax, a non-finite number, a bound, a type, an unknown key, a
+    relation between fields) is reported with the file, the line and the key path."""
+    from astrocore import config as workflow_config  # noqa: PLC0415
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(workflow_config.ConfigError) as err:
+        workflow_config.check_files(bad)
+    assert f"{bad}, {where}" in str(err.value) and message in str(err.value), str(err.value)
+
+
+def test_config_check_reports_every_problem_at_once(tmp_path):
+    from astrocore import config as workflow_config  # noqa: PLC0415
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mgd_parity:\n  eta: .nan\n  steps: 0\nbogus: 1\n")
+    with pytest.raises(workflow_config.ConfigError, match=r"\(3 problems\)") as err:
+        workflow_config.check_files(bad)
+    lines = str(err.value).splitlines()[1:]
+    assert [line.split(": ")[0].strip() for line in lines] == [f"{bad}, line {n}" for n in (2, 3, 4)]
+
+
+def test_a_value_from_the_default_config_is_located_there(tmp_path):
+    """A relation broken by an override names the line of the default value it conflicts with."""
+    from astrocore import config as workflow_config  # noqa: PLC0415
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rhythmic_regimes:\n  t_end: 1000\n")
+    with pytest.raises(workflow_config.ConfigError) as err:
+        workflow_config.check_files(bad)
+    assert "config/default.yaml, line " in str(err.value) and "rhythmic_regimes.snapshot_times" in str(err.value)
 
 
 def test_slurm_profile_dry_run(tmp_path):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from astrocore import backend
+from astrocore.validation import Array, InvalidParameterError, validate_params
+
 R2_FLOOR = -1.0
 
 
+@validate_params({"features": Array(ndim=None), "values": Array(ndim=None), "alphas": Array(1)})
 def parameter_scores(features, values, *, alphas=np.logspace(-3, 3, 13)) -> dict[str, float]:
     """How well ``features`` (``(samples, k)``, one row per parameter value) predict ``values``.
 
@@ -22,15 +26,19 @@ def parameter_scores(features, values, *, alphas=np.logspace(-3, 3, 13)) -> dict
     from sklearn.pipeline import make_pipeline  # noqa: PLC0415
     from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
 
-    X = np.asarray(features, dtype=float)
-    y = np.asarray(values, dtype=float).ravel()
-    X = X.reshape(y.size, -1) if X.ndim != 2 else X
+    X = np.asarray(backend.to_host(features), dtype=float)
+    y = np.asarray(backend.to_host(values), dtype=float).ravel()
+    if X.ndim != 2:
+        if X.size % y.size:
+            raise InvalidParameterError(f"features need one row per value ({y.size}), got shape {X.shape}")
+        X = X.reshape(y.size, -1)
     if X.shape[0] != y.size:
-        raise ValueError(f"features need one row per value ({y.size}), got {X.shape[0]}")
+        raise InvalidParameterError(f"features need one row per value ({y.size}), got {X.shape[0]}")
     if np.unique(y).size < 3:
-        raise ValueError(f"need at least 3 distinct values to cross-validate, got {np.unique(y).size}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("features and values must be finite")
+        raise InvalidParameterError(f"values need at least 3 distinct values to cross-validate, got "
+                                    f"{np.unique(y).size}")
+    if np.any(np.asarray(backend.to_host(alphas)) <= 0):
+        raise InvalidParameterError(f"alphas must be > 0, got {np.asarray(alphas).tolist()}")
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
     pred = cross_val_predict(model, X, y, groups=y, cv=LeaveOneGroupOut())
     r2 = 1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2)

@@ -19,12 +19,75 @@ from __future__ import annotations
 import numpy as np
 
 from astrocore import backend
+from astrocore.validation import Array, Constraint, InstanceOf, Integer, InvalidParameterError, validate_params
 
 
+class _Flags(Constraint):
+    """A 1-d array of flags: bools, or numbers that are all 0 or 1; becomes a bool array."""
+
+    def check(self, name: str, value):
+        if value is None or isinstance(value, (str, bytes, dict)):
+            raise InvalidParameterError(f"{name} must be {self.describe()}, got {value!r}"[:200])
+        arr = np.asarray(backend.to_host(value))
+        if arr.dtype.kind not in "biuf" or arr.ndim != 1:
+            raise InvalidParameterError(f"{name} must be {self.describe()}, got dtype {arr.dtype} and shape "
+                                        f"{arr.shape}")
+        if arr.dtype.kind != "b" and not np.all((arr == 0) | (arr == 1)):
+            bad = int(np.flatnonzero((arr != 0) & (arr != 1))[0])
+            raise InvalidParameterError(f"{name} must hold only True/False (or 0/1), got {arr[bad]} at index "
+                                        f"({bad},)")
+        return arr.astype(bool)
+
+    def describe(self) -> str:
+        return "a 1-d array of bools (or of 0/1)"
+
+    def invalid_examples(self) -> list:
+        return [None, "mask", np.array([0.5, 1.0]), np.zeros((2, 2), dtype=bool)]
+
+    def valid_example(self):
+        return np.array([True, False])
+
+
+class _Labels(Constraint):
+    """A non-empty 1-d array of integer class labels (ints, bools, or whole-valued finite floats); becomes int."""
+
+    def check(self, name: str, value):
+        arr = Array(1).check(name, value) if not (isinstance(value, np.ndarray) and value.dtype.kind in "iu") \
+            else Array(1, integer=True).check(name, value)
+        arr = np.asarray(backend.to_host(arr))
+        if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+            bad = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise InvalidParameterError(f"{name} must hold whole-number class labels, got {arr[bad]} at index "
+                                        f"({bad},)")
+        return arr.astype(int)
+
+    def describe(self) -> str:
+        return "a non-empty 1-d array of integer class labels"
+
+    def invalid_examples(self) -> list:
+        return [None, "labels", np.array([0.5, 1.0]), np.array([0.0, np.nan]), np.zeros(0), np.zeros((2, 2))]
+
+    def valid_example(self):
+        return np.array([0, 1])
+
+
+def _same_length(**arrays) -> None:
+    """Every array has the same length (first axis for 1-d, as given for others)."""
+    lengths = {name: int(arr.shape[0]) for name, arr in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise InvalidParameterError("need one entry per step in each of " + ", ".join(lengths)
+                                    + ", got lengths " + ", ".join(f"{k}={v}" for k, v in lengths.items()))
+
+
+def _check_warmup(warmup: int, steps: int) -> None:
+    if warmup > steps - 2:
+        raise InvalidParameterError(f"warmup must be <= {steps - 2} (the number of steps {steps} less 2), so that "
+                                    f"both halves of the cross-fit have scored steps, got {warmup}")
+
+
+@validate_params({"x": Array(ndim=None), "window": Integer(1)})
 def causal_mean(x, window: int) -> np.ndarray:
     """Causal moving average over the last axis: mean of the last ``window`` steps (fewer at the start)."""
-    if int(window) != window or window < 1:
-        raise ValueError(f"window must be an integer >= 1, got {window!r}")
     x = np.asarray(backend.to_host(x), dtype=float)
     c = np.cumsum(x, axis=-1)
     out = c.copy()
@@ -32,12 +95,14 @@ def causal_mean(x, window: int) -> np.ndarray:
     return out / np.minimum(np.arange(1, x.shape[-1] + 1), window)
 
 
+@validate_params({"mean_phase": Array(ndim=None)})
 def phase_velocity(mean_phase) -> np.ndarray:
     """Backward difference of the unwrapped mean phase along the last axis (0 at the first step), rad per step."""
     phi = np.asarray(backend.to_host(mean_phase), dtype=float)
     return np.diff(np.unwrap(phi, axis=-1), axis=-1, prepend=phi[..., :1])
 
 
+@validate_params({"x": Array(1), "y": _Labels(), "mask": _Flags()})
 def best_threshold(x, y, mask) -> np.ndarray:
     """Labels (0/1) from the single threshold and side with the highest accuracy on the ``mask`` steps.
 
@@ -45,10 +110,13 @@ def best_threshold(x, y, mask) -> np.ndarray:
     whichever agrees with more of ``y[mask]``; the cut is midway between
     distinct neighbours (never between equal values, which no cut separates).
     """
-    x, y, mask = np.asarray(x, float), np.asarray(y).astype(int), np.asarray(mask, bool)
+    x = np.asarray(backend.to_host(x), float)
+    _same_length(x=x, y=y, mask=mask)
+    if not np.isin(y, (0, 1)).all():
+        raise InvalidParameterError(f"y must hold the labels 0 and 1 only, got {np.unique(y)[:10].tolist()}")
     xs, ys = x[mask], y[mask]
     if xs.size == 0:
-        raise ValueError("best_threshold needs at least one fitting step (mask selects none)")
+        raise InvalidParameterError("mask must select at least one fitting step, got none")
     order = np.argsort(xs, kind="stable")
     xs, ys = xs[order], ys[order]
     below1 = np.concatenate([[0], np.cumsum(ys)])
@@ -60,37 +128,40 @@ def best_threshold(x, y, mask) -> np.ndarray:
     return ((x > cut) == (acc_up[i] >= 1 - acc_up[i])).astype(int)
 
 
+@validate_params({"features": Array(2), "y": _Labels(), "mask": _Flags()})
 def tree_classifier(features, y, mask) -> np.ndarray:
     """Labels from a depth-3 decision tree (``random_state=0``) fitted on the ``mask`` steps."""
     from sklearn.tree import DecisionTreeClassifier  # noqa: PLC0415
 
-    features, y, mask = np.asarray(features, float), np.asarray(y).astype(int), np.asarray(mask, bool)
+    features = np.asarray(backend.to_host(features), float)
+    _same_length(features=features, y=y, mask=mask)
+    if not mask.any():
+        raise InvalidParameterError("mask must select at least one fitting step, got none")
     model = DecisionTreeClassifier(max_depth=3, random_state=0)
     model.fit(features[mask], y[mask])
     return model.predict(features)
 
 
+@validate_params({"statistic": Array((1, 2)), "y": _Labels(), "scored": _Flags(), "split": Integer()})
 def cross_fitted(statistic, y, scored, split: int) -> np.ndarray:
     """Labels of each half (steps before and from ``split``) from the detector fitted on the other half's
     ``scored`` steps: :func:`best_threshold` for a 1-d statistic, :func:`tree_classifier` for ``(time, k)``."""
-    statistic = np.asarray(statistic, float)
-    y, scored = np.asarray(y).astype(int), np.asarray(scored, bool)
+    statistic = np.asarray(backend.to_host(statistic), float)
     if statistic.shape[0] != y.size or scored.size != y.size:
-        raise ValueError(f"statistic, labels and scored need one entry per step ({y.size}), got "
-                         f"{statistic.shape[0]} and {scored.size}")
+        raise InvalidParameterError(f"statistic, labels and scored need one entry per step ({y.size}), got "
+                                    f"{statistic.shape[0]} and {scored.size}")
     if not 0 < split < y.size:
-        raise ValueError(f"split must lie inside the series (0, {y.size}), got {split}")
-    if not np.all(np.isfinite(statistic)):
-        raise ValueError(f"statistic has a non-finite value at step {int(np.argwhere(~np.isfinite(statistic))[0][0])}")
+        raise InvalidParameterError(f"split must lie inside the series (0, {y.size}), got {split}")
     fit = tree_classifier if statistic.ndim == 2 else best_threshold
     first = np.arange(y.size) < split
     return np.where(first, fit(statistic, y, scored & ~first), fit(statistic, y, scored & first))
 
 
+@validate_params({"pred": _Labels(), "regime": _Labels(), "first": Integer(0), "persist": Integer(1)})
 def detection_delays(pred, regime, first: int, persist: int) -> list[int]:
     """Steps from each switch (at or after ``first``) until ``persist`` consecutive steps are labelled right
     (the segment's length when that never happens)."""
-    pred, regime = np.asarray(pred), np.asarray(regime)
+    _same_length(pred=pred, regime=regime)
     switches = np.flatnonzero(np.diff(regime)) + 1
     switches = switches[switches >= first]
     out = []
@@ -102,24 +173,31 @@ def detection_delays(pred, regime, first: int, persist: int) -> list[int]:
     return out
 
 
+@validate_params({"regime": _Labels(), "warmup": Integer(0), "transition": Integer(0)})
 def outside_transitions(regime, warmup: int, transition: int) -> np.ndarray:
     """Steps from ``warmup`` on, less the ``transition`` steps after each switch of ``regime``."""
-    regime = np.asarray(regime)
     keep = np.arange(regime.size) >= warmup
     for s in np.flatnonzero(np.diff(regime)) + 1:
         keep[s: s + transition] = False
     return keep
 
 
+@validate_params({"order_R": Array((1, 2)), "mean_phase": Array((1, 2)), "window": Integer(1)})
 def synchrony_features(order_R, mean_phase, window: int) -> np.ndarray:
     """``(time, 2)``: R and the causal ``window``-step mean of the phase velocity d<Phi>/dt."""
+    if tuple(order_R.shape) != tuple(mean_phase.shape):
+        raise InvalidParameterError(f"order_R and mean_phase must have the same shape, got {tuple(order_R.shape)} "
+                                    f"and {tuple(mean_phase.shape)}")
     r = np.asarray(backend.to_host(order_R), dtype=float)
     return np.stack([r, causal_mean(phase_velocity(mean_phase), window)], axis=-1)
 
 
+@validate_params({"order_R": Array(1), "mean_phase": Array(1), "regime": _Labels(), "warmup": Integer(0),
+                  "transition": Integer(0), "window": Integer(1)})
 def synchrony_accuracy(order_R, mean_phase, regime, *, warmup: int, transition: int, window: int) -> float:
     """Accuracy of the cross-fitted (R, <Phi>) classifier outside transitions (one run: 1-d R and <Phi>)."""
-    regime = np.asarray(regime).astype(int)
+    _same_length(order_R=order_R, mean_phase=mean_phase, regime=regime)
+    _check_warmup(warmup, regime.size)
     scored = np.arange(regime.size) >= warmup
     pred = cross_fitted(synchrony_features(order_R, mean_phase, window), regime, scored,
                         (warmup + regime.size) // 2)
@@ -127,6 +205,8 @@ def synchrony_accuracy(order_R, mean_phase, regime, *, warmup: int, transition: 
     return float((pred == regime)[keep].mean())
 
 
+@validate_params({"u": Array(2), "order_R": Array(2), "mean_phase": Array(2), "mean_activity": Array(2),
+                  "std_window": Integer(1), "norm_window": Integer(1), "smooth_window": Integer(1)})
 def detector_statistics(u, order_R, mean_phase, mean_activity, *, std_window: int, norm_window: int,
                         smooth_window: int) -> dict[str, np.ndarray]:
     """Per-step statistic of every regime detector of the regime-detection experiment.
@@ -140,7 +220,12 @@ def detector_statistics(u, order_R, mean_phase, mean_activity, *, std_window: in
     coordinate, averaged), ``mean-activity baseline`` (causal mean of
     ``(1/N) sum |n_i|``).
     """
-    u = np.asarray(u, float)
+    shapes = {name: tuple(a.shape) for name, a in
+              (("order_R", order_R), ("mean_phase", mean_phase), ("mean_activity", mean_activity))}
+    if len(set(shapes.values())) > 1 or shapes["order_R"][1] != u.shape[0]:
+        raise InvalidParameterError(f"order_R, mean_phase and mean_activity must have shape (seed, time) with the "
+                                    f"{u.shape[0]} steps of u, got {shapes}")
+    u = np.asarray(backend.to_host(u), float)
     mean = causal_mean(u.T, std_window)
     std = np.sqrt(np.maximum(causal_mean((u ** 2).T, std_window) - mean ** 2, 0)).mean(axis=0)
     R = np.asarray(order_R, float)
@@ -151,6 +236,8 @@ def detector_statistics(u, order_R, mean_phase, mean_activity, *, std_window: in
             "mean-activity baseline": causal_mean(mean_activity, smooth_window)}
 
 
+@validate_params({"statistics": InstanceOf(dict, example=lambda: {"R": np.zeros((1, 4))}), "regime": _Labels(),
+                  "warmup": Integer(0), "transition": Integer(0), "persist": Integer(1)})
 def score_detectors(statistics: dict, regime, *, warmup: int, transition: int, persist: int):
     """Per method and seed: accuracy over all steps from ``warmup``, accuracy outside transitions, the median
     detection delay over switches; and the first seed's labels per method.
@@ -159,7 +246,13 @@ def score_detectors(statistics: dict, regime, *, warmup: int, transition: int, p
     accuracy_outside_transitions, detection_delay); each detector is cross-fitted on the halves split at
     ``(warmup + T) // 2``.
     """
-    y = np.asarray(regime).astype(int)
+    y = regime
+    _check_warmup(warmup, y.size)
+    for method, stat in statistics.items():
+        stat = Array((2, 3)).check(f"statistics[{method!r}]", stat)
+        if stat.shape[1] != y.size:
+            raise InvalidParameterError(f"statistics[{method!r}] must have shape (seed, time[, k]) with the "
+                                        f"{y.size} steps of regime, got {tuple(stat.shape)}")
     scored = np.arange(y.size) >= warmup
     outside = outside_transitions(y, warmup, transition)
     split = (warmup + y.size) // 2

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from astrocore.validation import Array, InstanceOf, InvalidParameterError, validate_params
 
+
+@validate_params({"scores": InstanceOf(list, tuple, np.ndarray, example=lambda: [[0.5, 0.6]])})
 def one_standard_error(scores) -> int:
     """The first candidate whose mean score is within one standard error of the best mean.
 
@@ -17,11 +20,11 @@ def one_standard_error(scores) -> int:
     its spread; the rule keeps such moves from flipping the choice, unless a
     candidate sits at the edge of the band.
     """
-    arrays = [np.asarray(s, dtype=float).ravel() for s in scores]
-    if not arrays or any(a.size == 0 for a in arrays):
-        raise ValueError("one_standard_error needs at least one candidate, each with at least one score")
-    if not all(np.all(np.isfinite(a)) for a in arrays):
-        raise ValueError("validation scores must be finite")
+    if len(scores) == 0:
+        raise InvalidParameterError("scores must hold at least one candidate, each with at least one score, got "
+                                    "none")
+    arrays = [np.asarray(Array(ndim=None).check(f"scores[{i}]", s), dtype=float).ravel()
+              for i, s in enumerate(scores)]
     means = np.array([a.mean() for a in arrays])
     best = int(np.argmax(means))
     b = arrays[best]

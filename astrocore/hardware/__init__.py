@@ -13,15 +13,16 @@ faults, converters, and an energy estimate (ALGORITHMS.md section 6).
   step, analog and digital, every constant a named assumption.
 """
 
-from .device import Device, OnDevice, stream_seed
+from ..validation import Array, Seeds, validate_params
+from .device import MODEL, Device, OnDevice, stream_seed
 from .energy import EnergyAssumptions, adc_energy, dac_energy, forward_energy, technology, training_step_energy
-from .model import (NOISE_TYPES, PRESETS, HardwareModel, as_model, drift_factor, level_step, model_from,
-                    preset,
-                    quantize, quantize_between)
+from .model import (HARDWARE, NOISE_TYPES, PRESETS, HardwareModel, as_model, drift_factor, level_step, model_from,
+                    preset, quantize, quantize_between)
 
 
+@validate_params({"model": MODEL, "theta": Array((1, 2)), "hardware": HARDWARE, "seeds": Seeds()})
 def deploy(model, theta, hardware, seeds):
-    """Write trained parameters ``theta`` ((S, N) or (N,)) to chips under ``hardware``.
+    """Write trained parameters ``theta`` ((S, N) or (N,), finite) to chips under ``hardware``.
 
     Returns ``(network, stored)``: the model bound to the device (forward,
     loss and predictions on it) and the stored parameters to evaluate it with,

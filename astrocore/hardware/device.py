@@ -20,16 +20,22 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..nets import _activate
-from .model import HardwareModel, apply_stuck, as_model, drift_factor, quantize_between
+from ..nets import MLP, _activate, check_memory_estimate
+from ..validation import Array, InstanceOf, InvalidParameterError, Seed, Seeds, validate_params
+from .model import HARDWARE, HardwareModel, _as_model, _drift_factor, _quantize_between, apply_stuck
 
 HARDWARE_STREAM = 0x48574152  # "HWAR": the device's stream, apart from the trainer's
+MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
 
 
+@validate_params({"seed": Seed()})
 def stream_seed(seed: int) -> int:
     """The seed of the device stream of run ``seed`` (independent of ``rng(seed)``)."""
-    backend.rng(seed)  # validates
-    return int(np.random.SeedSequence([int(seed), HARDWARE_STREAM]).generate_state(1)[0])
+    return _stream_seed(seed)
+
+
+def _stream_seed(seed: int) -> int:
+    return int(np.random.SeedSequence([seed, HARDWARE_STREAM]).generate_state(1)[0])
 
 
 class Device:
@@ -40,17 +46,19 @@ class Device:
     hardware : HardwareModel or preset name
     model : astrocore.nets.MLP
     seeds : int or list of int
-        One chip per seed; its draws come from :func:`stream_seed`.
+        One chip per seed (distinct non-negative ints); its draws come from :func:`stream_seed`.
     """
 
+    @validate_params({"hardware": HARDWARE, "model": MODEL, "seeds": Seeds()})
     def __init__(self, hardware, model, seeds):
-        hw = as_model(hardware) or HardwareModel(name="ideal")
-        seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
-        if not seeds:
-            raise ValueError("seeds must hold at least one seed")
+        hw = _as_model(hardware) or HardwareModel(name="ideal")
+        seeds = list(seeds)
+        check_memory_estimate("seeds", seeds, 4 * len(seeds) * model.n_params * np.dtype(model.dtype).itemsize,
+                              f"stored levels, programming errors and stuck cells of {len(seeds)} chip(s) of "
+                              f"{model.n_params} parameters")
         xp = backend.xp()
         self.hw, self.model, self.seeds = hw, model, seeds
-        self.gens = [backend.rng(stream_seed(s)) for s in seeds]
+        self.gens = [backend._rng(_stream_seed(s)) for s in seeds]
         self.n_chips, N = len(seeds), model.n_params
         codes = np.stack([hw.stuck_codes(N, g) for g in self.gens])
         self.stuck = xp.asarray(codes) if codes.any() else None
@@ -61,7 +69,7 @@ class Device:
             scale = xp.asarray([hw.activation_offset, hw.activation_slope, hw.activation_gain])[:, None]
             self.variation = [xp.stack([d[index] for d in draws]) * scale[None]
                               for index in range(len(widths))]  # per layer (S, 3, n)
-        self.drift = drift_factor(hw.drift_time, hw.drift_nu, hw.drift_t0) if hw.drift_nu else None
+        self.drift = _drift_factor(hw.drift_time, hw.drift_nu, hw.drift_t0) if hw.drift_nu else None
         self._stored = None     # (S, N) levels as last written
         self._error = None      # (S, N) standard-normal programming error of each cell
 
@@ -95,18 +103,24 @@ class Device:
         theta = xp.asarray(theta)
         rows = theta.reshape(1, -1) if theta.ndim == 1 else theta
         if rows.shape != (self.n_chips, self.model.n_params):
-            raise ValueError(f"parameters for {self.n_chips} chips must have shape ({self.n_chips}, "
-                             f"{self.model.n_params}), got {tuple(theta.shape)}")
+            one = f" or ({self.model.n_params},)" if self.n_chips == 1 else ""
+            raise InvalidParameterError(f"theta (parameters for {self.n_chips} chips) must have shape ({self.n_chips}, "
+                                        f"{self.model.n_params}){one}, got {tuple(theta.shape)}")
         return rows
 
     # -- writes ---------------------------------------------------------------------------
+    @validate_params({"theta": Array((1, 2))})
     def program(self, theta):
-        """Write ``theta`` ((S, N), or (N,) for one chip): returns the stored levels.
+        """Write ``theta`` ((S, N), or (N,) for one chip; finite): returns the stored levels.
 
         Values are clipped and quantized (stochastic rounding from each chip's
         stream when on); cells whose level changed get a fresh programming
-        error, the others keep theirs.
+        error, the others keep theirs. Integer input becomes the model's dtype.
         """
+        return self._program(theta.astype(self.model.dtype, copy=False))
+
+    def _program(self, theta):
+        """:meth:`program` without validation (the trainer's update path)."""
         xp = backend.xp()
         rows = self._as_chips(theta)
         hw = self.hw
@@ -142,7 +156,7 @@ class Device:
             else:
                 units = xp.rint(units)
             delta = units * hw.update_step
-        new[...] = self.program(old + delta)
+        new[...] = self._program(old + delta)
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, theta):
@@ -173,7 +187,7 @@ class Device:
         hw = self.hw
         if hw.dac_bits is None:
             return x
-        return quantize_between(x, hw.dac_bits, -hw.dac_range, hw.dac_range)
+        return _quantize_between(x, hw.dac_bits, -hw.dac_range, hw.dac_range)
 
     def adc(self, z):
         """Pre-activations read out: output noise, then the ADC."""
@@ -181,7 +195,7 @@ class Device:
         if hw.output_noise:
             z = z + (hw.output_noise * hw.adc_range) * self._normal(z.shape, z.dtype)
         if hw.adc_bits is not None:
-            z = quantize_between(z, hw.adc_bits, -hw.adc_range, hw.adc_range)
+            z = _quantize_between(z, hw.adc_bits, -hw.adc_range, hw.adc_range)
         return z
 
     def activate(self, name: str, z, layer: int):
@@ -208,7 +222,7 @@ class Device:
         if hw.cost_noise:
             c = c + hw.cost_noise * self._normal(c.shape, c.dtype)
         if hw.cost_bits is not None:
-            c = quantize_between(c, hw.cost_bits, 0.0, hw.cost_range)
+            c = _quantize_between(c, hw.cost_bits, 0.0, hw.cost_range)
         return backend.to_host(c) if host else c
 
     def quantize_perturbations(self, delta):
@@ -217,7 +231,7 @@ class Device:
         if self.hw.dac_bits is None:
             return delta
         peak = float(xp.max(xp.abs(delta)))
-        return delta if peak == 0 else quantize_between(delta, self.hw.dac_bits, -peak, peak)
+        return delta if peak == 0 else _quantize_between(delta, self.hw.dac_bits, -peak, peak)
 
     def bind(self, model=None):
         """``model`` (default: the device's) with forward/loss/predict on this device."""
@@ -237,6 +251,7 @@ class OnDevice:
     def __repr__(self):
         return f"OnDevice({self._model!r}, {self.device.hw.name!r})"
 
+    # the public methods validate through the MLP's; the kernels call the unchecked ones
     def forward(self, theta, X, return_hidden: bool = False, hook=None):
         return self._model.forward(theta, X, return_hidden=return_hidden, hook=hook, device=self.device)
 
@@ -245,3 +260,9 @@ class OnDevice:
 
     def predict(self, theta, X):
         return self._model.predict(theta, X, device=self.device)
+
+    def _forward(self, theta, X, return_hidden=False, hook=None, device=None):
+        return self._model._forward(theta, X, return_hidden, hook, self.device)
+
+    def _loss(self, theta, X, Y, device=None):
+        return self._model._loss(theta, X, Y, self.device)

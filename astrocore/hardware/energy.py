@@ -54,13 +54,11 @@ beyond the weight reads, leakage and the converters' reference circuits.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field, fields
 
-import numpy as np
-
-from .model import HardwareModel, as_model, check_bits
+from ..nets import SIZES
+from ..validation import Bool, Choice, InstanceOf, Integer, Real, validate_params
+from .model import _IDEAL, BITS, HARDWARE, HardwareModel, _as_model
 
 METHODS = ("mgd", "backprop")
 TECHNOLOGIES = ("fp32", "int8", "pcm", "rram")
@@ -123,14 +121,6 @@ class EnergyAssumptions:
     perturbation_bit: float = _constant(0.005, "pJ", "one LFSR bit (flip-flop + XOR, 45 nm)")
     analog_integrator: float = _constant(0.01, "pJ", "C V^2, C = 250 fF, V = 0.2 V")
 
-    def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-                    or not (0 <= value < math.inf):
-                raise ValueError(f"{f.name} must be a finite energy >= 0 (pJ), got {value!r}")
-            object.__setattr__(self, f.name, float(value))
-
     @property
     def sram_read_8bit(self) -> float:
         """An 8-bit SRAM read: a quarter of the 32-bit read (linear in the word width)."""
@@ -141,18 +131,36 @@ class EnergyAssumptions:
         return [(f.name, getattr(self, f.name), f.metadata["unit"], f.metadata["source"]) for f in fields(self)]
 
 
+class _Energy(Real):
+    def __init__(self):
+        super().__init__(0)
+
+    def describe(self) -> str:
+        return "a finite energy >= 0 (pJ)"
+
+
+# every constant a finite energy >= 0, checked (and made a float) by the generated __init__
+EnergyAssumptions.__init__ = validate_params({f.name: _Energy() for f in fields(EnergyAssumptions)})(
+    EnergyAssumptions.__init__)
+ASSUMPTIONS = InstanceOf(EnergyAssumptions, example=EnergyAssumptions)
+POSITIVE_INT = Integer(1)
+
+
 # -- converters -------------------------------------------------------------------------------
+@validate_params({"bits": BITS, "assumptions": ASSUMPTIONS})
 def adc_energy(bits: int, assumptions: EnergyAssumptions = EnergyAssumptions()) -> float:
     """One ADC conversion, ``FOM 2^bits`` pJ (Walden figure of merit)."""
-    return assumptions.adc_fom * 2.0 ** check_bits("bits", bits)
+    return assumptions.adc_fom * 2.0 ** bits
 
 
+@validate_params({"bits": BITS, "assumptions": ASSUMPTIONS})
 def dac_energy(bits: int, assumptions: EnergyAssumptions = EnergyAssumptions()) -> float:
     """One DAC conversion, ``bits x dac_per_bit`` pJ (linear in the bits)."""
-    return assumptions.dac_per_bit * check_bits("bits", bits)
+    return assumptions.dac_per_bit * bits
 
 
 # -- what a hardware model is made of ---------------------------------------------------------
+@validate_params({"hardware": HARDWARE})
 def technology(hardware) -> str:
     """The technology whose energies apply to ``hardware`` (None, a preset name or a HardwareModel).
 
@@ -171,21 +179,20 @@ def technology(hardware) -> str:
     return "fp32"
 
 
+@validate_params({"sizes": SIZES})
 def layer_shapes(sizes) -> list[tuple[int, int]]:
     """``(rows, cols) = (n_in + 1, n_out)`` of every layer (the bias as a row)."""
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2 or any(
-            isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must be a sequence of at least 2 integers >= 1 (layer widths, input first), "
-                         f"got {sizes!r}")
-    return [(int(a) + 1, int(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    return [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
 
 
+@validate_params({"sizes": SIZES})
 def n_params(sizes) -> int:
     """Weights and biases of the network, ``sum_l rows_l cols_l``."""
     return sum(r * c for r, c in layer_shapes(sizes))
 
 
 # -- the estimates ----------------------------------------------------------------------------
+@validate_params({"sizes": SIZES, "hardware": HARDWARE, "assumptions": ASSUMPTIONS, "batch": POSITIVE_INT})
 def forward_energy(sizes, hardware, assumptions: EnergyAssumptions = EnergyAssumptions(), batch: int = 1) -> dict:
     """Energy (pJ) of ``batch`` forward passes of the MLP ``sizes`` on ``hardware``.
 
@@ -198,13 +205,13 @@ def forward_energy(sizes, hardware, assumptions: EnergyAssumptions = EnergyAssum
     """
     shapes = layer_shapes(sizes)
     hw, tech = _model(hardware), technology(hardware)
-    batch = _positive_int("batch", batch)
-    _check_assumptions(assumptions)
     out = dict.fromkeys(FORWARD_COMPONENTS, 0.0)
     _add(out, _passes(shapes, hw, tech, assumptions, "forward"), batch)
     return _total(out)
 
 
+@validate_params({"sizes": SIZES, "hardware": HARDWARE, "method": Choice(METHODS), "batch": POSITIVE_INT,
+                  "tau_theta": POSITIVE_INT, "tau_x": POSITIVE_INT, "highpass": Bool(), "assumptions": ASSUMPTIONS})
 def training_step_energy(sizes, hardware, method: str, *, batch: int, tau_theta: int = 1, tau_x: int = 1,
                          highpass: bool = False, assumptions: EnergyAssumptions = EnergyAssumptions()) -> dict:
     """Energy (pJ) of one training step on a minibatch of ``batch`` samples.
@@ -221,14 +228,6 @@ def training_step_energy(sizes, hardware, method: str, *, batch: int, tau_theta:
     """
     shapes = layer_shapes(sizes)
     hw, tech = _model(hardware), technology(hardware)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    batch = _positive_int("batch", batch)
-    tau_theta = _positive_int("tau_theta", tau_theta)
-    tau_x = _positive_int("tau_x", tau_x)
-    if not isinstance(highpass, (bool, np.bool_)):
-        raise ValueError(f"highpass must be True or False, got {highpass!r}")
-    _check_assumptions(assumptions)
     a, N = assumptions, sum(r * c for r, c in shapes)
     out = dict.fromkeys(TRAINING_COMPONENTS, 0.0)
     if method == "backprop":
@@ -257,8 +256,8 @@ def _passes(shapes, hw: HardwareModel, tech: str, a: EnergyAssumptions, stage: s
     out = dict.fromkeys(FORWARD_COMPONENTS, 0.0)
     layers = shapes[1:] if stage == "delta" else shapes
     if tech in ANALOG:
-        e_adc = adc_energy(hw.adc_bits or 8, a)
-        e_dac = dac_energy(hw.dac_bits or 8, a)
+        e_adc = a.adc_fom * 2.0 ** (hw.adc_bits or 8)
+        e_dac = a.dac_per_bit * (hw.dac_bits or 8)
         for rows, cols in layers:
             out["cells"] += rows * cols * a.cell_read
             if stage == "forward":
@@ -296,15 +295,4 @@ def _total(out: dict) -> dict:
 
 def _model(hardware) -> HardwareModel:
     """``hardware`` as a model (None and ``ideal`` alike: the fp32 reference)."""
-    return as_model(hardware) or HardwareModel(name="ideal")
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_assumptions(assumptions):
-    if not isinstance(assumptions, EnergyAssumptions):
-        raise ValueError(f"assumptions must be an EnergyAssumptions, got {assumptions!r}")
+    return _as_model(hardware) or _IDEAL

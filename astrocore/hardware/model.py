@@ -47,41 +47,56 @@ Reservoirs
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import backend
+from ..validation import (NO_VALIDATION, Array, Bool, Choice, Constraint, InstanceOf, Integer,
+                          InvalidParameterError, Optional, Real, Seed, Text, validate_params)
 
 NOISE_TYPES = ("proportional", "additive")
 PRESETS = ("ideal", "digital8", "pcm", "rram")
 
 
+class Bits(Integer):
+    """A converter's or a cell's resolution: an int in [1, 32] (never a bool or a float)."""
+
+    def __init__(self):
+        super().__init__(1, 32)
+
+    def describe(self) -> str:
+        return "an integer number of bits in [1, 32]"
+
+
+BITS = Bits()
+
+
+POSITIVE = Real(0, closed="neither")     # a finite real > 0
+NONNEGATIVE = Real(0)                    # a finite real >= 0
+FRACTION = Real(0, 1)
+
+
 # -- the quantizer ----------------------------------------------------------------------
-def check_bits(name: str, bits) -> int:
-    """``bits`` as an int >= 1 (at most 32), or a ValueError naming ``name``."""
-    if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, numbers.Integral) or not 1 <= bits <= 32:
-        raise ValueError(f"{name} must be an integer number of bits in [1, 32], got {bits!r}")
-    return int(bits)
-
-
-def _check_clip(name: str, clip) -> float:
-    if isinstance(clip, (bool, np.bool_)) or not isinstance(clip, numbers.Real) \
-            or not (0 < clip < math.inf):
-        raise ValueError(f"{name} must be a finite number > 0, got {clip!r}")
-    return float(clip)
-
-
+@validate_params({"x": Array(), "bits": BITS, "low": Real(), "high": Real(), "gen": NO_VALIDATION})
 def quantize_between(x, bits: int, low: float, high: float, gen=None):
     """``x`` rounded onto ``2^bits`` uniform levels ``low + k D``, ``D = (high - low) /
-    (2^bits - 1)``, after clipping to ``[low, high]``.
+    (2^bits - 1)``, after clipping to ``[low, high]`` (``low < high``).
 
     ``gen`` (a random Generator) selects stochastic rounding,
     ``q = low + D floor((x - low) / D + U)`` with ``U ~ U[0, 1)``, unbiased
-    inside the range (``E[q] = x``); without it, round to nearest.
+    inside the range (``E[q] = x``); without it, round to nearest. ``x`` must be
+    finite; integer input is quantized as floats (float64), never truncated.
     """
+    if not low < high:
+        raise InvalidParameterError(f"low must be less than high, got low={low!r} and high={high!r}")
+    if gen is not None and not hasattr(gen, "random"):
+        raise InvalidParameterError(f"gen must be None or a random Generator, got {gen!r}")
+    return _quantize_between(x, bits, low, high, gen)
+
+
+def _quantize_between(x, bits, low, high, gen=None):
+    """:func:`quantize_between` without validation (devices' per-layer hot path)."""
     xp = backend.xp()
     x = xp.asarray(x)
     step = (high - low) / ((1 << bits) - 1)
@@ -94,6 +109,7 @@ def quantize_between(x, bits: int, low: float, high: float, gen=None):
     return (low + step * y).astype(x.dtype, copy=False)
 
 
+@validate_params({"x": Array(), "bits": BITS, "clip": POSITIVE, "stochastic": Bool(), "seed": Optional(Seed())})
 def quantize(x, bits: int, clip: float, stochastic: bool = False, seed: int | None = None):
     """``x`` on ``2^bits`` uniform levels over ``[-clip, clip]`` (endpoints included).
 
@@ -102,24 +118,28 @@ def quantize(x, bits: int, clip: float, stochastic: bool = False, seed: int | No
     the fractional position between the two neighbouring levels
     (``q = D floor(x / D + U)``, unbiased inside the range; aihwkit's
     stochastic rounding), drawing from a Generator seeded with ``seed``.
+    ``x`` must be finite and non-empty; integer input becomes float64 (the
+    levels are not integers), floating input keeps its dtype.
     """
-    bits = check_bits("bits", bits)
-    clip = _check_clip("clip", clip)
-    if not isinstance(stochastic, (bool, np.bool_)):
-        raise ValueError(f"stochastic must be True or False, got {stochastic!r}")
     if stochastic and seed is None:
-        raise ValueError("stochastic rounding draws random numbers: pass seed=<non-negative int>")
-    gen = backend.rng(seed) if stochastic else None
-    return quantize_between(x, bits, -clip, clip, gen)
+        raise InvalidParameterError("stochastic rounding draws random numbers: pass seed=<non-negative int>")
+    gen = backend._rng(seed) if stochastic else None
+    return _quantize_between(x, bits, -clip, clip, gen)
 
 
+@validate_params({"bits": BITS, "clip": POSITIVE})
 def level_step(bits: int, clip: float) -> float:
     """The spacing ``2 clip / (2^bits - 1)`` of :func:`quantize`'s levels."""
     return 2.0 * clip / ((1 << bits) - 1)
 
 
+@validate_params({"t": NONNEGATIVE, "nu": NONNEGATIVE, "t0": POSITIVE})
 def drift_factor(t: float, nu: float, t0: float) -> float:
     """``((t + t0) / t0)^-nu``: conductance drift after ``t`` seconds (aihwkit PCM)."""
+    return _drift_factor(t, nu, t0)
+
+
+def _drift_factor(t, nu, t0) -> float:
     return float(((t + t0) / t0) ** -nu)
 
 
@@ -171,32 +191,12 @@ class HardwareModel:
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
-        for name in ("weight_bits", "dac_bits", "adc_bits", "cost_bits", "state_bits", "readout_bits"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, check_bits(name, value))
-        for name in ("programming_noise", "read_noise", "drift_nu", "drift_time", "output_noise",
-                     "cost_noise", "update_noise", "activation_offset", "activation_slope",
-                     "activation_gain", "modulation_noise", "phase_noise"):
-            object.__setattr__(self, name, _nonnegative(name, getattr(self, name)))
-        for name in ("drift_t0", "dac_range", "adc_range", "cost_range"):
-            object.__setattr__(self, name, _check_clip(name, getattr(self, name)))
-        for name in ("weight_clip", "update_step"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, _check_clip(name, getattr(self, name)))
-        for name in ("stuck_at_min", "stuck_at_max", "stuck_at_zero"):
-            value = _nonnegative(name, getattr(self, name))
-            if value > 1:
-                raise ValueError(f"{name} is a fraction of cells and must be in [0, 1], got {value!r}")
-            object.__setattr__(self, name, value)
-        if self.stuck_at_min + self.stuck_at_max + self.stuck_at_zero > 1:
-            raise ValueError("stuck_at_min + stuck_at_max + stuck_at_zero must be at most 1 (fractions of "
-                             f"cells), got {self.stuck_at_min + self.stuck_at_max + self.stuck_at_zero!r}")
-        for name in ("programming_noise_type", "read_noise_type"):
-            if getattr(self, name) not in NOISE_TYPES:
-                raise ValueError(f"{name} must be one of {NOISE_TYPES}, got {getattr(self, name)!r}")
-        if not isinstance(self.stochastic_rounding, (bool, np.bool_)):
-            raise ValueError(f"stochastic_rounding must be True or False, got {self.stochastic_rounding!r}")
+        # every field has been checked and converted through its declared constraint
+        # (FIELD_CONSTRAINTS, the generated __init__'s validate_params declaration); the
+        # rules across fields:
+        if self.stuck_fraction > 1:
+            raise InvalidParameterError("stuck_at_min + stuck_at_max + stuck_at_zero must be at most 1 (fractions "
+                                        f"of cells), got {self.stuck_fraction!r}")
         if self.weight_clip is None:
             needs = [n for n, on in (
                 ("weight_bits", self.weight_bits is not None),
@@ -204,14 +204,14 @@ class HardwareModel:
                 ("additive read_noise", self.read_noise and self.read_noise_type == "additive"),
                 ("stuck_at_min", self.stuck_at_min > 0), ("stuck_at_max", self.stuck_at_max > 0)) if on]
             if needs:
-                raise ValueError(f"{', '.join(needs)} need(s) the weight range: set weight_clip "
-                                 "(the largest weight magnitude the cells hold, > 0)")
+                raise InvalidParameterError(f"{', '.join(needs)} need(s) the weight range: set weight_clip "
+                                            "(the largest weight magnitude the cells hold, > 0)")
 
     # -- what is switched on ----------------------------------------------------------
     @property
     def is_ideal(self) -> bool:
         """True when every effect is off (the model changes no number)."""
-        return self == HardwareModel()
+        return self == _IDEAL
 
     @property
     def weights_ideal(self) -> bool:
@@ -233,7 +233,7 @@ class HardwareModel:
 
     def to_attrs(self) -> dict:
         """The non-default fields as netCDF-safe attrs (``hw_<field>``), plus the name."""
-        default = HardwareModel()
+        default = _IDEAL
         out = {"hw_name": self.name}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -256,7 +256,7 @@ class HardwareModel:
             return xp.clip(w, -clip, clip)
         if self.stochastic_rounding and gen is None:
             raise ValueError("stochastic_rounding is on: store() needs a random Generator")
-        return quantize_between(w, self.weight_bits, -clip, clip, gen if self.stochastic_rounding else None)
+        return _quantize_between(w, self.weight_bits, -clip, clip, gen if self.stochastic_rounding else None)
 
     def noisy(self, w, sigma: float, kind: str, gen, clip: float | None = None):
         """``w (1 + sigma e)`` or ``w + sigma clip e`` with fresh ``e ~ N(0, 1)`` of ``w``'s shape."""
@@ -284,11 +284,51 @@ class HardwareModel:
         out = self.store(w, clip, gen)
         out = self.noisy(out, self.programming_noise, self.programming_noise_type, gen, clip)
         if self.drift_nu:
-            out = out * drift_factor(self.drift_time, self.drift_nu, self.drift_t0)
+            out = out * _drift_factor(self.drift_time, self.drift_nu, self.drift_t0)
         codes = self.stuck_codes(out.shape[-1], gen)
         if codes.any():
             out = apply_stuck(out, codes, clip)
         return out
+
+
+_BITS_FIELDS = ("weight_bits", "dac_bits", "adc_bits", "cost_bits", "state_bits", "readout_bits")
+_NONNEGATIVE_FIELDS = ("programming_noise", "read_noise", "drift_nu", "drift_time", "output_noise", "cost_noise",
+                       "update_noise", "activation_offset", "activation_slope", "activation_gain",
+                       "modulation_noise", "phase_noise")
+FIELD_CONSTRAINTS = {
+    **{name: Optional(BITS) for name in _BITS_FIELDS},
+    **{name: NONNEGATIVE for name in _NONNEGATIVE_FIELDS},
+    **{name: POSITIVE for name in ("drift_t0", "dac_range", "adc_range", "cost_range")},
+    **{name: Optional(POSITIVE) for name in ("weight_clip", "update_step")},
+    **{name: FRACTION for name in ("stuck_at_min", "stuck_at_max", "stuck_at_zero")},
+    **{name: Choice(NOISE_TYPES) for name in ("programming_noise_type", "read_noise_type")},
+    "stochastic_rounding": Bool(),
+    "name": Text("custom"),
+}
+"""The declared constraint of every :class:`HardwareModel` field, checked by its ``__init__``."""
+assert set(FIELD_CONSTRAINTS) == {f.name for f in dataclasses.fields(HardwareModel)}
+# the generated __init__ declares the same constraints, so the model is one of validation.REGISTRY's entry points
+HardwareModel.__init__ = validate_params(FIELD_CONSTRAINTS)(HardwareModel.__init__)
+_IDEAL = HardwareModel()
+
+
+class HardwareSpec(Constraint):
+    """What a ``hardware=`` argument may be: None, a preset name or a :class:`HardwareModel`."""
+
+    def accepts(self, value) -> bool:
+        return value is None or isinstance(value, HardwareModel) or (isinstance(value, str) and value in PRESETS)
+
+    def describe(self) -> str:
+        return f"None, a preset name {PRESETS} or a HardwareModel"
+
+    def invalid_examples(self) -> list:
+        return ["memristor", 3, {"weight_bits": 4}]
+
+    def valid_example(self):
+        return None
+
+
+HARDWARE = HardwareSpec()
 
 
 def apply_stuck(w, codes, clip):
@@ -299,14 +339,16 @@ def apply_stuck(w, codes, clip):
     return xp.where(codes > 0, values[codes.astype(np.int64)], w)
 
 
-def _nonnegative(name: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-            or not (0 <= value < math.inf):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 # -- presets ---------------------------------------------------------------------------------
+class _PresetName(Choice):
+    def describe(self) -> str:
+        return f"a hardware preset name, one of {self.options}"
+
+
+PRESET = _PresetName(PRESETS)
+
+
+@validate_params({"name": PRESET})
 def preset(name: str) -> HardwareModel:
     """A named hardware model.
 
@@ -333,8 +375,6 @@ def preset(name: str) -> HardwareModel:
       (pulse-to-pulse variation), activation variation 2 % (CMOS neuron
       mismatch).
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown hardware preset {name!r}; known presets: {PRESETS}")
     if name == "ideal":
         return HardwareModel(name="ideal")
     if name == "digital8":
@@ -352,28 +392,31 @@ def preset(name: str) -> HardwareModel:
                          activation_gain=0.02, cost_bits=8, cost_range=4.0, name="rram")
 
 
+@validate_params({"spec": InstanceOf(dict, example=dict), "name": Optional(Text())})
 def model_from(spec: dict, name: str | None = None) -> HardwareModel:
     """A model from a plain dict (a config entry): the fields of :class:`HardwareModel`,
     optionally ``"preset": <name>`` as the base the other fields override."""
-    if not isinstance(spec, dict):
-        raise ValueError(f"a hardware spec must be a dict of HardwareModel fields, got {spec!r}")
     spec = dict(spec)
-    base = preset(spec.pop("preset")) if "preset" in spec else HardwareModel()
+    base = preset(PRESET.check("preset", spec.pop("preset"))) if "preset" in spec else _IDEAL
     known = {f.name for f in dataclasses.fields(HardwareModel)}
-    unknown = sorted(set(spec) - known)
+    unknown = sorted(set(spec) - known, key=repr)
     if unknown:
-        raise ValueError(f"unknown hardware field(s) {unknown}; known fields: {sorted(known)}")
+        raise InvalidParameterError(f"unknown hardware field(s) {unknown} in spec; known fields: {sorted(known)}")
     if name is not None:
         spec["name"] = name
     return base.replace(**spec)
 
 
+@validate_params({"hardware": HARDWARE})
 def as_model(hardware) -> HardwareModel | None:
     """None, a preset name or a :class:`HardwareModel`; None where it changes nothing."""
+    return _as_model(hardware)
+
+
+def _as_model(hardware):
+    """:func:`as_model` for a value already checked against :data:`HARDWARE`."""
     if hardware is None:
         return None
     if isinstance(hardware, str):
         hardware = preset(hardware)
-    if not isinstance(hardware, HardwareModel):
-        raise ValueError(f"hardware must be None, a preset name {PRESETS} or a HardwareModel, got {hardware!r}")
     return None if hardware.is_ideal else hardware

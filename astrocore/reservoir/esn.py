@@ -39,17 +39,20 @@ import numpy as np
 
 from .. import backend
 from ..hardware import as_model, stream_seed
+from ..validation import (Bool, Choice, Integer, InvalidParameterError, Optional, Real, Seed, check_memory,
+                          memory_budget, validate_params)
 from . import topology
-from ._checks import (check_choice, check_finite_array, check_int, check_interval, check_real,
-                      check_seeds)
+from ._constraints import (HARDWARE, SERIES, STATE, IndexList, SeedOrSeeds, check_state, plan_bytes,
+                           refuse_if_too_big, structure_bytes)
 from ._kernels import spmv_acc, to_device_csr
-from .readout import FEATURES, RidgeReadout, make_features
+from .readout import FEATURES, RidgeReadout, make_features, n_features
 from .results import ReservoirDivergenceError, ReservoirRun, ReservoirState
 
 #: Sub-streams of a reservoir's device stream, one per hardware draw.
 HARDWARE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4}
 
 
+@validate_params({"seed": Seed(), "stream": Choice(tuple(HARDWARE_STREAMS)), "column": Integer(0)})
 def hardware_rng(seed: int, stream: str, column: int = 0) -> np.random.Generator:
     """The host generator of one hardware draw of reservoir ``seed`` (``column``: a replica index)."""
     return np.random.default_rng([stream_seed(int(seed)), HARDWARE_STREAMS[stream], int(column)])
@@ -57,7 +60,10 @@ def hardware_rng(seed: int, stream: str, column: int = 0) -> np.random.Generator
 
 def quantize_states(x, bits: int) -> None:
     """Round node states ``x`` in place onto ``2^bits`` levels over [-1, 1] (the same
-    numbers as ``quantize_between(x, bits, -1, 1)``)."""
+    numbers as ``quantize_between(x, bits, -1, 1)``).
+
+    A step kernel (called every step): not validated; ``bits`` comes from a
+    validated :class:`~astrocore.hardware.HardwareModel`."""
     xp = backend.xp()
     step = 2.0 / ((1 << bits) - 1)
     xp.clip(x, -1.0, 1.0, out=x)
@@ -165,13 +171,16 @@ class _Plan:
 class ESN:
     """Echo state network with a sparse recurrent matrix and a ridge readout.
 
-    Parameters (validated on construction; a bad value raises ``ValueError``
-    naming it, its value and what is allowed)
+    Parameters (declared with :func:`astrocore.validation.validate_params`; a bad
+    value raises :class:`~astrocore.validation.InvalidParameterError`, a
+    ``ValueError`` and a ``TypeError``, naming it, its value and what is allowed;
+    a structure too big for the machine's memory raises
+    :class:`~astrocore.validation.MemoryRequestError` before it is drawn)
     ----------
-    n_nodes : int
+    n_nodes : int >= 1
         Number of reservoir nodes ``N`` (the authors: 100).
-    degree : float
-        Mean degree: ``round(degree * n_nodes)`` nonzeros (the authors: 10).
+    degree : float in (0, n_nodes] (``n_nodes - 1`` without self-loops)
+        Mean degree: ``round(degree * n_nodes)`` nonzeros, at least one (the authors: 10).
     spectral_radius : float > 0
         Spectral radius of ``W`` (the authors: 0.6), computed deterministically
         (dense eigenvalues up to ``N = 2000``, else ARPACK from a seeded ``v0``).
@@ -189,20 +198,21 @@ class ESN:
         Only for ``input_layout="sparse"``.
     n_inputs : int or None
         Input dimension ``d``; ``None``: taken from the first data seen.
-    self_loops : bool
+    self_loops : bool (True or False; strings are refused)
         Whether ``W`` may have diagonal entries (default True, as in a uniformly
         random sparse matrix; the authors' choice is not stated in their text).
     features : {"states", "states_squares"}
         Readout features: ``n`` (the authors') or ``[n, n**2]``.
-    readout_bias : bool
+    readout_bias : bool (True or False)
         Add a constant readout feature (default False, as the authors).
     ridge : float >= 0
         Ridge penalty (our default 1e-6).
     washout : int >= 0
         Steps dropped from the readout fit after each segment start (the authors: 200).
-    seed : int or sequence of int
-        One reservoir, or one per seed (a batch of independent reservoirs).
-    chunk : int
+    seed : int or sequence of distinct int
+        One reservoir, or one per seed (a batch of independent reservoirs; a
+        repeated seed would repeat a reservoir and is refused).
+    chunk : int >= 1
         Steps whose input drive is computed at once (memory vs. overhead).
     hardware : HardwareModel, preset name or None
         Device non-idealities (module docstring); None or ``"ideal"``: none.
@@ -210,29 +220,38 @@ class ESN:
 
     model_name = "esn"
 
+    @validate_params({
+        "n_nodes": Integer(1), "degree": Real(0, closed="neither"), "spectral_radius": Real(0, closed="neither"),
+        "leak": Real(0, 1, closed="left"), "bias": Real(), "input_scaling": Real(0, closed="neither"),
+        "input_layout": Choice(topology.INPUT_LAYOUTS), "input_density": Real(0, 1, closed="right"),
+        "n_inputs": Optional(Integer(1)), "self_loops": Bool(), "features": Choice(FEATURES),
+        "readout_bias": Bool(), "ridge": Real(0), "washout": Integer(0), "seed": SeedOrSeeds(),
+        "chunk": Integer(1), "hardware": HARDWARE})
     def __init__(self, n_nodes: int = 100, *, degree: float = 10, spectral_radius: float = 0.6,
                  leak: float = 0.0, bias: float = 0.0, input_scaling: float = 1.2,
                  input_layout: str = "block", input_density: float = 0.1, n_inputs: int | None = None,
                  self_loops: bool = True, features: str = "states", readout_bias: bool = False,
                  ridge: float = 1e-6, washout: int = 200, seed=0, chunk: int = 256, hardware=None):
         self.hardware = as_model(hardware)
-        self.n_nodes = check_int("n_nodes", n_nodes, low=1)
-        self.self_loops = bool(self_loops)
-        self.degree = topology.check_degree(degree, self.n_nodes, self.self_loops)
-        self.spectral_radius = check_real("spectral_radius", spectral_radius, low=0, low_open=True)
-        self.leak = check_real("leak", leak, low=0, high=1, high_open=True)
-        self.bias = check_real("bias", bias)
-        self.input_scaling = check_real("input_scaling", input_scaling, low=0, low_open=True)
-        self.input_layout = check_choice("input_layout", input_layout, topology.INPUT_LAYOUTS)
-        self.input_density = check_interval("input_density", input_density, 0.0, 1.0)
-        self.features = check_choice("features", features, FEATURES)
+        self.n_nodes = n_nodes
+        self.self_loops = self_loops
+        self.degree = topology.check_degree(degree, n_nodes, self_loops)
+        self.spectral_radius = spectral_radius
+        self.leak = leak
+        self.bias = bias
+        self.input_scaling = input_scaling
+        self.input_layout = input_layout
+        self.input_density = input_density
+        self.features = features
         self.readout_bias = readout_bias
-        self.ridge = check_real("ridge", ridge, low=0)
-        self.washout = check_int("washout", washout, low=0)
-        self.chunk = check_int("chunk", chunk, low=1)
-        self.seeds_, self._several = check_seeds(seed)
+        self.ridge = ridge
+        self.washout = washout
+        self.chunk = chunk
+        self._several = isinstance(seed, tuple)
+        self.seeds_ = seed if self._several else (seed,)
         self.seed = list(self.seeds_) if self._several else self.seeds_[0]
         self.n_reservoirs = len(self.seeds_)
+        self._check_structure_memory()
         self.readout_ = RidgeReadout(self.ridge, self.features, readout_bias,
                                      bits=None if self.hardware is None else self.hardware.readout_bits)
         self.W_ = [topology.recurrent_matrix(
@@ -249,7 +268,24 @@ class ESN:
         self._plans: dict = {}
         self.fit_state_ = None
         if n_inputs is not None:
-            self._build_inputs(check_int("n_inputs", n_inputs, low=1))
+            self._build_inputs(n_inputs)
+
+    def _size_factors(self) -> tuple[dict, dict]:
+        """How far each size parameter is above its usual value, and its value (for memory errors)."""
+        factors = {"n_nodes": self.n_nodes / 100, "degree": self.degree / 10, "seed": float(self.n_reservoirs)}
+        values = {"n_nodes": self.n_nodes, "degree": self.degree, "seed": self.seed}
+        return factors, values
+
+    def _check_structure_memory(self, extra: float = 0.0, extra_factors: dict | None = None,
+                                extra_values: dict | None = None) -> None:
+        """Refuse a reservoir whose structures cannot fit in memory, before drawing any."""
+        links = round(self.degree * self.n_nodes)
+        nbytes = structure_bytes(self.n_nodes, links, self.n_reservoirs) + extra
+        factors, values = self._size_factors()
+        factors.update(extra_factors or {})
+        values.update(extra_values or {})
+        refuse_if_too_big(nbytes, factors, values,
+                          f"{links:.3g} links (n_nodes x degree) in each of {self.n_reservoirs} reservoir(s)")
 
     # ------------------------------------------------------------------ setup
     def get_params(self) -> dict:
@@ -268,6 +304,9 @@ class ESN:
         return f"{type(self).__name__}({', '.join(f'{k}={self.get_params()[k]!r}' for k in keys)})"
 
     def _build_inputs(self, n_inputs: int) -> None:
+        check_memory("n_inputs", n_inputs, 2.0 * 8 * self.n_nodes * n_inputs * (self.n_reservoirs + 1),
+                     f"input matrices of n_nodes x n_inputs = {self.n_nodes} x {n_inputs} doubles for "
+                     f"{self.n_reservoirs} reservoir(s)")
         self.n_inputs = n_inputs
         self.W_in_ = np.stack([
             topology.input_matrix(self.n_nodes, n_inputs, self.input_layout, self.input_scaling,
@@ -304,31 +343,55 @@ class ESN:
     def _make_plan(self, col_seeds: tuple) -> _Plan:
         return _Plan(self, col_seeds)
 
+    def _input_shape(self, u, name: str = "u") -> tuple[int, int, int]:
+        """``(T, B, d)`` of a validated series ``u`` (``(T, d)`` or ``(T, B, d)``), checked against the model."""
+        d = u.shape[-1]
+        if self.n_inputs is not None and d != self.n_inputs:
+            raise InvalidParameterError(f"{name} must have n_inputs={self.n_inputs} features in its last axis, "
+                                        f"got {d} (shape {tuple(u.shape)})")
+        s = self.n_reservoirs
+        if u.ndim == 3 and s > 1 and u.shape[1] != s:
+            raise InvalidParameterError(f"{name} has {u.shape[1]} batch columns but the model has {s} "
+                                        f"seeds; give shape (time, {s}, {d}) or (time, {d})")
+        return u.shape[0], (u.shape[1] if u.ndim == 3 else s), d
+
     def _batch_input(self, u, name: str = "u"):
-        """``(u3 (T, B, d) on the device, batched)`` from ``(T, d)`` or ``(T, B, d)``."""
+        """``(u3 (T, B, d) on the device, batched)`` from a validated ``(T, d)`` or ``(T, B, d)``."""
+        self._input_shape(u, name)
         u_host = np.asarray(backend.to_host(u), dtype=float)
-        if u_host.ndim not in (2, 3):
-            raise ValueError(f"{name} must have shape (time, n_inputs) or (time, batch, n_inputs), "
-                             f"got shape {u_host.shape}")
-        if u_host.shape[0] < 1:
-            raise ValueError(f"{name} must have at least one time step, got shape {u_host.shape}")
         d = u_host.shape[-1]
         if self.n_inputs is None:
-            self._build_inputs(check_int("n_inputs", d, low=1))
-        elif d != self.n_inputs:
-            raise ValueError(f"{name} must have n_inputs={self.n_inputs} features in its last axis, "
-                             f"got {d} (shape {u_host.shape})")
-        check_finite_array(name, u_host)
+            self._build_inputs(d)
         s = self.n_reservoirs
         if u_host.ndim == 2:
             u3 = np.broadcast_to(u_host[:, None], (u_host.shape[0], s, d))
             batched = self._several
         else:
-            if s > 1 and u_host.shape[1] != s:
-                raise ValueError(f"{name} has {u_host.shape[1]} batch columns but the model has {s} "
-                                 f"seeds; give shape (time, {s}, {d}) or (time, {d})")
             u3, batched = u_host, True
         return backend.asarray(np.ascontiguousarray(u3)), batched
+
+    # ------------------------------------------------------------------ memory
+    def _run_bytes(self, steps: int, batch: int, d: int, record: bool) -> float:
+        """Bytes a teacher-forced run of ``steps`` over ``batch`` columns allocates (estimate)."""
+        doubles = batch * (2.0 * d + (2.0 * self.n_nodes if record else 0.0) + 4.0)  # input, 2 state copies
+        return 8.0 * steps * doubles + plan_bytes(self, batch) + 8.0 * self.chunk * batch * self.n_nodes
+
+    def _check_run_memory(self, name: str, u, steps: int, batch: int, d: int, nbytes: float,
+                          what: str) -> None:
+        check_memory(name, _Shape(u.shape), nbytes,
+                     f"{steps:.3g} steps x {batch} batch column(s) x {self.n_nodes} nodes: {what}")
+
+    def _check_forecast_memory(self, u_warm, horizon: int, batch: int, d: int, record: bool) -> None:
+        warm = self._run_bytes(u_warm.shape[0], batch, d, False)
+        closed = 8.0 * horizon * batch * (d + (2.0 * self.n_nodes if record else 0.0) + 4.0)
+        if warm + closed > memory_budget():
+            if closed >= warm:
+                check_memory("horizon", horizon, warm + closed,
+                             f"predictions{' and recorded node states' if record else ''} of {horizon:.3g} "
+                             f"steps x {batch} batch column(s) x {d} inputs"
+                             f"{f' x {self.n_nodes} nodes' if record else ''}"
+                             f"{'; record_states=False keeps no states' if record else ''}")
+            self._check_run_memory("u_warm", u_warm, u_warm.shape[0], batch, d, warm + closed, "warm-up")
 
     def _initial_nodes(self, plan: _Plan, initial_state: ReservoirState | None):
         xp = backend.xp()
@@ -337,6 +400,15 @@ class ESN:
         nodes = xp.asarray(initial_state.nodes, dtype=float)
         nodes = xp.broadcast_to(nodes.reshape(-1, self.n_nodes), (plan.batch, self.n_nodes))
         return plan.flat(nodes)
+
+    def _check_initial_state(self, initial_state, batch: int) -> None:
+        """``initial_state`` fits this run: finite arrays of ``(1 or batch)`` rows of N nodes (L phases)."""
+        check_state(initial_state, self.n_nodes, batch, getattr(self, "n_links", None)
+                    if getattr(self, "astro_mode", None) is not None else None)
+
+    def _check_fitted(self, batch: int) -> None:
+        """Before a forecast's warm-up: the readout is fitted and can serve ``batch`` columns."""
+        self.readout_.coef_for(batch)
 
     def _diverged(self, step: int, where: str):
         raise ReservoirDivergenceError(
@@ -359,18 +431,20 @@ class ESN:
         spmv, tanh = plan.spmv, xp.tanh
         fast = type(plan) is _Plan and self.leak == 0.0 and plan.state_bits is None
         prev = x0
-        for c0 in range(0, t_total, self.chunk):
-            c1 = min(c0 + self.chunk, t_total)
-            drive = plan.drive(u3[c0:c1])
-            tgt = rec[c0:c1] if record else buf[: c1 - c0]
-            if fast:  # the plain ESN step, inlined: one sparse product and a tanh
-                for d, x in zip(drive, tgt):
-                    spmv(prev, d)
-                    tanh(d, out=x)
-                    prev = x
-            else:
-                prev = plan.run_chunk(drive, tgt, prev, c0)
-            self._check_chunk(tgt, c0, "teacher-forced run")
+        with _progress(t_total, "teacher-forced run") as bar:
+            for c0 in range(0, t_total, self.chunk):
+                c1 = min(c0 + self.chunk, t_total)
+                drive = plan.drive(u3[c0:c1])
+                tgt = rec[c0:c1] if record else buf[: c1 - c0]
+                if fast:  # the plain ESN step, inlined: one sparse product and a tanh
+                    for d, x in zip(drive, tgt):
+                        spmv(prev, d)
+                        tanh(d, out=x)
+                        prev = x
+                else:
+                    prev = plan.run_chunk(drive, tgt, prev, c0)
+                self._check_chunk(tgt, c0, "teacher-forced run")
+                bar.update(c1 - c0)
         return rec, xp.array(prev, copy=True)
 
     def _closed_loop(self, plan: _Plan, x0, horizon: int, record: bool = True, coef=None):
@@ -388,23 +462,25 @@ class ESN:
         feats, bias, step = self.features, self.readout_bias, plan.step
         x = bufs[0]
         checked = 0
-        for h in range(horizon):
-            f = make_features(plan.nodes(x), feats, bias)
-            if coef.shape[0] == 1:
-                xp.matmul(f, coef[0], out=pred[h])
-            else:
-                xp.matmul(f[:, None, :], coef, out=pred[h][:, None, :])
-            if record:
-                rec[h] = x
-            if h + 1 - checked >= self.chunk:
-                self._check_chunk(pred[checked: h + 1], checked, "closed-loop forecast")
-                checked = h + 1
-            if h == horizon - 1:
-                break
-            plan.drive_one(pred[h], drive)
-            nxt = bufs[(h + 1) % 2]
-            step(x, drive, nxt, h)
-            x = nxt
+        with _progress(horizon, "closed-loop forecast") as bar:
+            for h in range(horizon):
+                f = make_features(plan.nodes(x), feats, bias)
+                if coef.shape[0] == 1:
+                    xp.matmul(f, coef[0], out=pred[h])
+                else:
+                    xp.matmul(f[:, None, :], coef, out=pred[h][:, None, :])
+                if record:
+                    rec[h] = x
+                if h + 1 - checked >= self.chunk:
+                    self._check_chunk(pred[checked: h + 1], checked, "closed-loop forecast")
+                    bar.update(h + 1 - checked)
+                    checked = h + 1
+                if h == horizon - 1:
+                    break
+                plan.drive_one(pred[h], drive)
+                nxt = bufs[(h + 1) % 2]
+                step(x, drive, nxt, h)
+                x = nxt
         if checked < horizon:
             self._check_chunk(pred[checked:], checked, "closed-loop forecast")
         return pred, rec, xp.array(x, copy=True)
@@ -414,14 +490,19 @@ class ESN:
         arr = backend.to_host(arr)
         return arr if batched or arr is None else arr[:, 0]
 
+    @validate_params({"u": SERIES, "initial_state": STATE, "record_states": Bool()})
     def run(self, u, *, initial_state: ReservoirState | None = None,
             record_states: bool = True) -> ReservoirRun:
         """Drive the reservoir with ``u (T, d)`` or ``(T, B, d)`` (teacher forcing).
 
-        Starts from zero node states (or ``initial_state``). Returns a
-        :class:`ReservoirRun` whose ``states[t]`` is ``n(t + 1)``, the state
-        after input ``u[t]``.
+        Starts from zero node states (or ``initial_state``: node states of one
+        row or one row per batch column). Returns a :class:`ReservoirRun` whose
+        ``states[t]`` is ``n(t + 1)``, the state after input ``u[t]``. ``u`` must be
+        finite and non-empty, with ``n_inputs`` features in its last axis; a run
+        whose recorded states cannot fit in memory is refused before it starts
+        (``record_states=False`` records none).
         """
+        self._check_run(u, initial_state, record_states)
         u3, batched = self._batch_input(u)
         plan = self._plan(u3.shape[1])
         rec, last = self._teacher(plan, u3, self._initial_nodes(plan, initial_state), record_states)
@@ -430,52 +511,79 @@ class ESN:
                             final_state=ReservoirState(backend.to_host(plan.nodes(last)).copy()),
                             params=self.get_params())
 
+    def _check_run(self, u, initial_state, record_states: bool) -> None:
+        """Before a run: ``u`` fits the model, ``initial_state`` fits the run, the records fit in memory."""
+        steps, batch, d = self._input_shape(u)
+        self._check_initial_state(initial_state, batch)
+        nbytes = self._run_bytes(steps, batch, d, record_states)
+        if nbytes > memory_budget():
+            self._check_run_memory("u", u, steps, batch, d, nbytes,
+                                   "recorded node states" + ("; record_states=False keeps none"
+                                                             if record_states else ""))
+
     def _training_mask(self, n_rows: int, washout: int, segment_starts) -> np.ndarray:
         starts = [0] if segment_starts is None else sorted({0, *map(int, segment_starts)})
         if segment_starts is not None:
             arr = np.asarray(list(segment_starts))
             if arr.ndim != 1 or (arr.size and (np.any(np.diff(arr) <= 0) or arr.min() < 0
                                                or arr.max() >= n_rows + 1)):
-                raise ValueError("segment_starts must be strictly increasing time indices in "
-                                 f"[0, {n_rows}], got {list(segment_starts)}")
+                raise InvalidParameterError("segment_starts must be strictly increasing time indices in "
+                                            f"[0, {n_rows}], got {list(segment_starts)}")
         mask = np.ones(n_rows, dtype=bool)
         for s in starts:
             mask[s: s + washout] = False
         if not mask.any():
-            raise ValueError(f"washout={washout} after each segment start leaves no training rows "
-                             f"out of {n_rows}")
+            raise InvalidParameterError(f"washout={washout} after each segment start leaves no training rows "
+                                        f"out of {n_rows}")
         return mask
 
+    @validate_params({"u": SERIES, "y": Optional(SERIES), "washout": Optional(Integer(0)),
+                      "segment_starts": Optional(IndexList()), "pool_batch": Bool(), "initial_state": STATE})
     def fit(self, u, y=None, *, washout: int | None = None, segment_starts=None,
             pool_batch: bool = False, initial_state: ReservoirState | None = None):
         """Fit the ridge readout by teacher forcing.
 
         ``y=None`` (the authors' task): the target of the state after ``u[t]``
-        is the next input ``u[t + 1]``. Otherwise ``y`` (same length as ``u``)
-        is the target of the state after ``u[t]``. Rows within ``washout``
-        steps after ``0`` and after each of ``segment_starts`` (time indices
-        where the context changes) are dropped. Batched input fits one readout
-        per column, or one over all columns with ``pool_batch=True``.
-        Returns ``self``.
+        is the next input ``u[t + 1]``. Otherwise ``y`` (same length as ``u``;
+        ``(T, d_out)`` or ``(T, B, d_out)``) is the target of the state after
+        ``u[t]``. Rows within ``washout`` steps after ``0`` and after each of
+        ``segment_starts`` (strictly increasing time indices where the context
+        changes) are dropped; at least one row must remain. Batched input fits
+        one readout per column, or one over all columns with
+        ``pool_batch=True``. ``u`` and ``y`` must be finite. Returns ``self``.
         """
-        washout = self.washout if washout is None else check_int("washout", washout, low=0)
+        washout = self.washout if washout is None else washout
+        steps, batch, d = self._input_shape(u)
+        if y is None:
+            if steps < 2:
+                raise InvalidParameterError(f"u must have at least 2 time steps to fit next-step targets, "
+                                            f"got shape {tuple(u.shape)}")
+            rows = steps - 1
+        else:
+            if y.shape[0] != steps:
+                raise InvalidParameterError(f"y must have the same number of time steps as u ({steps}), "
+                                            f"got {y.shape[0]} (shape {tuple(y.shape)})")
+            if y.ndim == 3 and y.shape[1] not in (1, batch):
+                raise InvalidParameterError(f"y must have 1 or {batch} batch columns like u, got shape "
+                                            f"{tuple(y.shape)}")
+            rows = steps
+        mask = self._training_mask(rows, washout, segment_starts)
+        self._check_initial_state(initial_state, batch)
+        feats = n_features(self.n_nodes, self.features, self.readout_bias)
+        nbytes = self._run_bytes(rows, batch, d, True) + 8.0 * rows * batch * (self.n_nodes + 2 * feats + 3 * d)
+        if nbytes > memory_budget():
+            self._check_run_memory("u", u, rows, batch, d, nbytes,
+                                   "recorded node states, features and targets of the fit")
         u3, batched = self._batch_input(u)
         if y is None:
-            if u3.shape[0] < 2:
-                raise ValueError("u must have at least 2 time steps to fit next-step targets")
             inputs, targets = u3[:-1], u3[1:]
         else:
             y_host = np.asarray(backend.to_host(y), dtype=float)
-            if y_host.shape[0] != u3.shape[0]:
-                raise ValueError(f"y must have the same number of time steps as u ({u3.shape[0]}), "
-                                 f"got {y_host.shape[0]}")
-            check_finite_array("y", y_host)
             targets = y_host[:, None] if y_host.ndim == 2 else y_host
             targets = np.broadcast_to(targets, (u3.shape[0], u3.shape[1], targets.shape[-1]))
             inputs = u3
         run = self.run(inputs, initial_state=initial_state)
         states3 = run.states if run.batched else run.states[:, None]
-        mask = self._training_mask(states3.shape[0], washout, segment_starts)
         self.readout_.fit(states3, targets, mask, pool=pool_batch)
         self.fit_state_ = run.final_state
         pred = backend.to_host(self.readout_.predict(states3[mask]))
@@ -483,19 +591,40 @@ class ESN:
         self.train_nrmse_ = float(np.sqrt(np.mean((pred - tgt) ** 2) / np.mean(np.var(tgt, axis=0))))
         return self
 
+    @staticmethod
+    def _check_truth(truth, horizon: int, batch: int, batched: bool, d: int) -> None:
+        """``truth`` has the prediction's shape: ``(horizon, batch, d)``, or ``(horizon, d)`` unbatched."""
+        if truth is None:
+            return
+        expected = (horizon, batch, d) if batched else (horizon, d)
+        if tuple(truth.shape) != expected:
+            raise InvalidParameterError(f"truth must have the prediction's shape {expected} "
+                                        f"(horizon={horizon} time steps), got {tuple(truth.shape)}")
+
+    @validate_params({"u_warm": SERIES, "horizon": Integer(1), "initial_state": STATE,
+                      "truth": Optional(SERIES), "record_states": Bool(),
+                      "steering": Optional(Choice(("authors", "sweep")))})
     def forecast(self, u_warm, horizon: int, *, initial_state: ReservoirState | None = None,
                  truth=None, record_states: bool = True, steering=None) -> ReservoirRun:
         """Warm up on ``u_warm`` (teacher forcing), then predict ``horizon`` steps in closed loop.
 
         ``prediction[h]`` estimates ``u[T_w + h]`` for ``T_w = len(u_warm)``; the
         readout output is fed back as the next input. ``truth`` (optional,
-        ``(horizon, [B], d)``) is stored with the run for metrics and datasets.
-        ``steering`` needs link phases: see :meth:`RhythmicSharing.forecast`.
+        ``(horizon, [B], d)``, the prediction's shape) is stored with the run for
+        metrics and datasets. ``steering`` needs link phases: see
+        :meth:`RhythmicSharing.forecast`. The model must be fitted (``fit``) and
+        ``u_warm`` must have its ``n_inputs`` features; a forecast whose
+        predictions and records cannot fit in memory is refused before it starts.
         """
         if steering is not None:
-            raise ValueError(f"steering={steering!r} needs link phases; a plain ESN allows only "
-                             "steering=None (use RhythmicSharing)")
-        horizon = check_int("horizon", horizon, low=1)
+            raise InvalidParameterError(f"steering={steering!r} needs link phases; a plain ESN allows only "
+                                        "steering=None (use RhythmicSharing)")
+        steps, batch, d = self._input_shape(u_warm, "u_warm")
+        self._check_fitted(batch)
+        self._check_initial_state(initial_state, batch)
+        batched = u_warm.ndim == 3 or self._several
+        self._check_truth(truth, horizon, batch, batched, d)
+        self._check_forecast_memory(u_warm, horizon, batch, d, record_states)
         u3, batched = self._batch_input(u_warm, "u_warm")
         plan = self._plan(u3.shape[1])
         _, last = self._teacher(plan, u3, self._initial_nodes(plan, initial_state), record=False)
@@ -508,10 +637,42 @@ class ESN:
             params=self.get_params())
 
 
+class _Shape(tuple):
+    """A shape that reads as the array it describes, in memory errors."""
+
+    def __repr__(self) -> str:
+        return f"<array of shape {tuple(self)}>"
+
+
+#: Runs of at least this many steps get a progress bar (shown once a run takes longer than a few seconds).
+PROGRESS_MIN_STEPS = 10_000
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+_NO_BAR = _NoBar()
+
+
+def _progress(total: int, what: str):
+    """A progress bar over ``total`` steps for long runs, shown once a run takes longer than a few seconds
+    (:func:`astrocore.progress.progress`: silent under CI, off a terminal or with ASTROCORE_PROGRESS=0)."""
+    if total < PROGRESS_MIN_STEPS:
+        return _NO_BAR
+    from ..progress import progress  # noqa: PLC0415
+
+    return progress(total=total, desc=what, unit="step", delay=3.0, leave=False)
+
+
 def _truth(truth, horizon: int):
     if truth is None:
         return None
-    truth = np.asarray(backend.to_host(truth), dtype=float)
-    if truth.shape[0] != horizon:
-        raise ValueError(f"truth must have horizon={horizon} time steps, got {truth.shape[0]}")
-    return truth
+    return np.asarray(backend.to_host(truth), dtype=float)

@@ -25,8 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from .. import backend
-from ..hardware.model import check_bits
-from ._checks import check_choice, check_real
+from ..validation import Array, Bool, Choice, Integer, InvalidParameterError, Optional, Real, validate_params
 
 FEATURES = ("states", "states_squares")
 
@@ -60,6 +59,7 @@ def solve_ridge(feats: np.ndarray, targets: np.ndarray, ridge: float, bias: bool
         return scipy.linalg.lstsq(gram, rhs)[0]
 
 
+@validate_params({"coef": Array(ndim=None), "bits": Integer(1, 32)})
 def quantize_readout(coef: np.ndarray, bits: int) -> np.ndarray:
     """Weights ``(B, n_features, d)`` rounded per readout ``b`` onto ``2^bits`` levels over
     ``[-c_b, c_b]``, ``c_b = max |coef[b]|`` (a readout of zeros stays zero)."""
@@ -78,33 +78,43 @@ class RidgeReadout:
     ridge : float >= 0
         Tikhonov penalty (our default 1e-6; the authors' value is not stated).
     features : {"states", "states_squares"}
-    bias : bool
+    bias : bool (True or False)
         Append a constant feature (not penalised).
-    bits : int or None
+    bits : int in [1, 32] or None
         Quantize the fitted weights (hardware ``readout_bits``); None: float64.
     """
 
+    @validate_params({"ridge": Real(0), "features": Choice(FEATURES), "bias": Bool(),
+                      "bits": Optional(Integer(1, 32))})
     def __init__(self, ridge: float = 1e-6, features: str = "states", bias: bool = False,
                  bits: int | None = None):
-        self.ridge = check_real("ridge", ridge, low=0)
-        self.features = check_choice("features", features, FEATURES)
-        if not isinstance(bias, (bool, np.bool_)):
-            raise ValueError(f"readout_bias must be a bool, got {bias!r}")
-        self.bias = bool(bias)
-        self.bits = None if bits is None else check_bits("readout_bits", bits)
+        self.ridge = ridge
+        self.features = features
+        self.bias = bias
+        self.bits = bits
         self.coef_ = None
 
+    @validate_params({"states": Array(3), "targets": Array(3), "mask": Optional(Array(1, nonempty=False)),
+                      "pool": Bool()})
     def fit(self, states, targets, mask=None, pool: bool = False) -> RidgeReadout:
-        """Fit on ``states (T, B, N)``, ``targets (T, B, d)``; rows where ``mask (T,)`` is True.
+        """Fit on ``states (T, B, N)``, ``targets (T, B, d)`` (finite); rows where ``mask (T,)`` is True.
 
         Returns ``self``; ``coef_`` has shape ``(B, n_features, d)`` (``(1, ...)`` if pooled).
         """
+        if targets.shape[:2] != states.shape[:2]:
+            raise InvalidParameterError(f"targets must have the time and batch axes of states "
+                                        f"{tuple(states.shape[:2])}, got shape {tuple(targets.shape)}")
         states = backend.to_host(states)
         targets = backend.to_host(targets)
         if mask is not None:
+            mask = backend.to_host(mask)
+            if mask.shape != (states.shape[0],):
+                raise InvalidParameterError(f"mask must have one entry per time step ({states.shape[0]},), "
+                                            f"got shape {mask.shape}")
+            mask = mask != 0
             states, targets = states[mask], targets[mask]
         if states.shape[0] == 0:
-            raise ValueError("the readout has no training rows left after the washout")
+            raise InvalidParameterError("mask leaves the readout no training rows (after the washout)")
         feats = make_features(states, self.features, self.bias, xp=np)
         if pool:
             coef = solve_ridge(feats.reshape(-1, feats.shape[-1]),
@@ -118,19 +128,26 @@ class RidgeReadout:
         self._coef_dev = backend.asarray(coef)
         return self
 
+    @validate_params({"batch": Integer(1)})
     def coef_for(self, batch: int):
         """Device weights ``(batch or 1, n_features, d)`` usable for ``batch`` columns."""
         if self.coef_ is None:
             raise RuntimeError("the readout is not fitted; call fit() first")
         k = self.coef_.shape[0]
         if k not in (1, batch):
-            raise ValueError(f"the readout was fitted for {k} batch columns and cannot serve {batch}")
+            raise InvalidParameterError(f"the readout was fitted for {k} batch columns and cannot serve "
+                                        f"batch={batch}; give 1 or {k} batch columns")
         return self._coef_dev
 
+    @validate_params({"states": Array(3)})
     def predict(self, states):
-        """Outputs ``(T, B, d)`` from states ``(T, B, N)``."""
+        """Outputs ``(T, B, d)`` from finite states ``(T, B, N)``."""
         xp = backend.xp()
         coef = self.coef_for(states.shape[-2])
+        if n_features(states.shape[-1], self.features, self.bias) != coef.shape[1]:
+            nodes = (coef.shape[1] - int(self.bias)) // (2 if self.features == "states_squares" else 1)
+            raise InvalidParameterError(f"states must have the {nodes} nodes the readout was fitted on in "
+                                        f"their last axis, got shape {tuple(states.shape)}")
         feats = make_features(xp.asarray(states), self.features, self.bias)
         if coef.shape[0] == 1:
             return feats @ coef[0]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend
+from ..validation import InstanceOf, InvalidParameterError, Optional, Real, validate_params
 
 
 class ReservoirDivergenceError(FloatingPointError):
@@ -63,6 +64,9 @@ _ATTRS = {
 }
 
 
+@validate_params({"run": InstanceOf(ReservoirRun, example=ReservoirRun), "dt": Real(0, closed="neither"),
+                  "time_units": InstanceOf(str, example=lambda: "1"), "coord_names": Optional(InstanceOf(list, tuple, example=list)),
+                  "data_units": InstanceOf(str, example=lambda: "1"), "attrs": Optional(InstanceOf(dict, example=dict))})
 def to_dataset(run: ReservoirRun, *, dt: float = 1.0, time_units: str = "1",
                coord_names=None, data_units: str = "1", attrs: dict | None = None):
     """An :class:`xarray.Dataset` of ``run`` with named dims ``time``, ``batch``, ``node``, ``coord``.
@@ -98,6 +102,8 @@ def to_dataset(run: ReservoirRun, *, dt: float = 1.0, time_units: str = "1",
             data_vars[name] = (("time", "batch", "coord"), batch3(arr))
             d = data_vars[name][1].shape[-1]
     coords = {"time": ("time", time, {"long_name": "time", "units": time_units})}
+    if d is not None and coord_names is not None and len(coord_names) != d:
+        raise InvalidParameterError(f"coord_names must name the {d} coordinates of the run, got {list(coord_names)}")
     if d is not None:
         names = list(coord_names) if coord_names is not None else list("xyzuvw"[:d]) if d <= 6 \
             else [f"u{i}" for i in range(d)]

@@ -90,12 +90,22 @@ import scipy.sparse as sp
 
 from .. import backend, numeric_path
 from . import topology
-from ._checks import check_choice, check_int, check_interval, check_real, check_seed
+from ..validation import (AnyOf, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real,
+                          Seed, check_memory, memory_budget, validate_params)
+from ._constraints import HARDWARE, SERIES, STATE, SeedOrSeeds, graph_bytes, plan_bytes
 from ._kernels import spmv_acc, to_device_csr
 from .esn import ESN, _Plan, _truth, hardware_rng, quantize_states
+from .readout import FEATURES
 from .results import ReservoirRun, ReservoirState
 
 TWO_PI = 2.0 * np.pi
+
+_SPARSE_TYPES = (sp.spmatrix, sp.sparray) if hasattr(sp, "sparray") else (sp.spmatrix,)
+_ASTRO_MATRIX = InstanceOf(*_SPARSE_TYPES, np.ndarray, example=lambda: sp.eye(2, format="csr"))
+
+
+def _describe_graph(graph) -> str:
+    return repr(graph) if isinstance(graph, str) else f"a matrix of shape {graph.shape}"
 
 
 class _RhythmicPlan(_Plan):
@@ -402,6 +412,17 @@ class RhythmicSharing(ESN):
 
     model_name = "rhythmic"
 
+    @validate_params({
+        "n_nodes": Integer(1), "degree": Real(0, closed="neither"), "spectral_radius": Real(0, closed="neither"),
+        "leak": Real(0, 1, closed="left"), "bias": Real(), "input_scaling": Real(0, closed="neither"),
+        "input_layout": Choice(topology.INPUT_LAYOUTS), "input_density": Real(0, 1, closed="right"),
+        "n_inputs": Optional(Integer(1)), "self_loops": Bool(), "features": Choice(FEATURES),
+        "readout_bias": Bool(), "ridge": Real(0), "washout": Integer(0), "m": Real(0, 1),
+        "omega": AnyOf(Real(), Array((1, 0))), "eps1": Real(), "eps2": Real(), "gamma": Real(),
+        "astro_graph": AnyOf(Choice(("links", "domains")), _ASTRO_MATRIX), "astro_degree": Integer(1),
+        "astro_self_loops": Bool(), "n_domains": Optional(Integer(1)), "domains_per_link": Integer(1),
+        "link_activation": Choice(topology.LINK_ACTIVATIONS), "seed": SeedOrSeeds(), "chunk": Integer(1),
+        "hardware": HARDWARE})
     def __init__(self, n_nodes: int = 100, *, degree: float = 10, spectral_radius: float = 0.6,
                  leak: float = 0.0, bias: float = 0.0, input_scaling: float = 1.2,
                  input_layout: str = "block", input_density: float = 0.1, n_inputs: int | None = None,
@@ -411,63 +432,93 @@ class RhythmicSharing(ESN):
                  astro_degree: int = 50, astro_self_loops: bool = False, n_domains: int | None = None,
                  domains_per_link: int = 2, link_activation: str = "mean", seed=0, chunk: int = 256,
                  hardware=None):
-        self.m = check_interval("m", m, 0.0, 1.0)
-        self.eps1 = check_real("eps1", eps1)
-        self.eps2 = check_real("eps2", eps2)
-        self.gamma = check_real("gamma", gamma)
-        self.link_activation = check_choice("link_activation", link_activation,
-                                            topology.LINK_ACTIVATIONS)
-        self.astro_self_loops = bool(astro_self_loops)
-        if sp.issparse(astro_graph) or isinstance(astro_graph, np.ndarray):
-            self.astro_mode = "explicit"
-        else:
-            self.astro_mode = check_choice("astro_graph", astro_graph, ("links", "domains"))
-        self.astro_degree = check_int("astro_degree", astro_degree, low=1)
+        self.m = m
+        self.eps1 = eps1
+        self.eps2 = eps2
+        self.gamma = gamma
+        self.link_activation = link_activation
+        self.astro_self_loops = astro_self_loops
+        self.astro_mode = astro_graph if isinstance(astro_graph, str) else "explicit"
+        self.astro_degree = astro_degree
+        self.domains_per_link = domains_per_link
+        self._requested = {"omega": omega, "astro_graph": astro_graph, "n_domains": n_domains}
+        if n_domains is not None and self.astro_mode != "domains":
+            raise InvalidParameterError(f"n_domains applies to astro_graph='domains' only, got n_domains="
+                                        f"{n_domains} with astro_graph={_describe_graph(astro_graph)}; "
+                                        "leave it None")
+        if astro_self_loops and self.astro_mode != "links":
+            raise InvalidParameterError(f"astro_self_loops applies to astro_graph='links' only, got True with "
+                                        f"astro_graph={_describe_graph(astro_graph)}; leave it False")
+        # ESN.__init__ validates its own parameters, then calls _check_structure (below) before drawing
         super().__init__(n_nodes, degree=degree, spectral_radius=spectral_radius, leak=leak, bias=bias,
                          input_scaling=input_scaling, input_layout=input_layout,
                          input_density=input_density, n_inputs=n_inputs, self_loops=self_loops,
                          features=features, readout_bias=readout_bias, ridge=ridge, washout=washout,
                          seed=seed, chunk=chunk, hardware=hardware)
+        del self._requested
         L = self.n_links
         sigma_m = 0.0 if self.hardware is None else self.hardware.modulation_noise
         self.m_links_ = None if not sigma_m else [
             self.m * (1.0 + sigma_m * hardware_rng(s, "modulation").standard_normal(L)) for s in self.seeds_]
-        omega_arr = np.asarray(omega, dtype=float)
-        if omega_arr.ndim == 0:
-            self.omega = check_real("omega", float(omega_arr))
-        elif omega_arr.shape != (L,) or not np.all(np.isfinite(omega_arr)):
-            raise ValueError(f"omega must be a finite float or an array of n_links={L} values, "
-                             f"got shape {omega_arr.shape}")
-        else:
-            self.omega = omega_arr.copy()
         self.incidence_ = [topology.incidence_matrix(W, self.link_activation) for W in self.W_]
         self.phases0_ = numeric_path.nudge(np.stack([topology.host_rng(s, "phases").uniform(0.0, TWO_PI, L)
                                                      for s in self.seeds_]))
         self.astro_ = self.domains_ = None
-        self.domains_per_link = check_int("domains_per_link", domains_per_link, low=1)
         if self.astro_mode == "links":
-            if self.astro_degree > (L if self.astro_self_loops else L - 1):
-                raise ValueError(f"astro_degree must be <= the number of links"
-                                 f"{'' if self.astro_self_loops else ' - 1'} "
-                                 f"({L if self.astro_self_loops else L - 1}), got {self.astro_degree}")
             self.astro_ = [topology.astro_links_graph(L, self.astro_degree,
                                                       topology.host_rng(s, "astro"),
                                                       self_loops=self.astro_self_loops)
                            for s in self.seeds_]
-            self.n_domains = None
         elif self.astro_mode == "domains":
-            dpl = self.domains_per_link
-            default = max(dpl, int(round(L * dpl * dpl / self.astro_degree)))
-            self.n_domains = default if n_domains is None else check_int(
-                "n_domains", n_domains, low=1, high=L, high_name="the number of links")
-            if dpl > self.n_domains:
-                raise ValueError(f"domains_per_link must be <= n_domains ({self.n_domains}), got {dpl}")
-            self.domains_ = [topology.astro_domains(L, self.n_domains, dpl,
+            self.domains_ = [topology.astro_domains(L, self.n_domains, self.domains_per_link,
                                                     topology.host_rng(s, "astro"))
                              for s in self.seeds_]
         else:
-            self.astro_ = [_check_astro_matrix(astro_graph, L)] * self.n_reservoirs
-            self.n_domains = None
+            self.astro_ = [self._astro_matrix] * self.n_reservoirs
+            del self._astro_matrix
+
+    def _size_factors(self) -> tuple[dict, dict]:
+        factors, values = super()._size_factors()
+        factors["astro_degree"] = self.astro_degree / 50
+        values["astro_degree"] = self.astro_degree
+        return factors, values
+
+    def _check_structure_memory(self, extra: float = 0.0, extra_factors=None, extra_values=None) -> None:
+        """Before any structure is drawn: the cross-parameter constraints that need the number of
+        links ``L = round(degree * n_nodes)``, then the memory of the matrices and the astrocyte graphs."""
+        L = int(round(self.degree * self.n_nodes))
+        omega = self._requested["omega"]
+        if isinstance(omega, float):
+            self.omega = omega
+        elif omega.ndim == 0:
+            self.omega = float(omega)
+        elif omega.shape != (L,):
+            raise InvalidParameterError(f"omega must be a finite real number or an array of n_links={L} values "
+                                        f"(one per link), got shape {omega.shape}")
+        else:
+            self.omega = np.array(omega, dtype=float)
+        self.n_domains = None
+        if self.astro_mode == "links":
+            high = L if self.astro_self_loops else L - 1
+            if self.astro_degree > high:
+                raise InvalidParameterError(f"astro_degree must be <= the number of links"
+                                            f"{'' if self.astro_self_loops else ' - 1'} ({high}), got "
+                                            f"{self.astro_degree}")
+            per_link = float(self.astro_degree)
+        elif self.astro_mode == "domains":
+            dpl = self.domains_per_link
+            requested = self._requested["n_domains"]
+            if requested is not None and requested > L:
+                raise InvalidParameterError(f"n_domains must be <= the number of links ({L}), got {requested}")
+            self.n_domains = max(dpl, int(round(L * dpl * dpl / self.astro_degree))) if requested is None \
+                else requested
+            if dpl > self.n_domains:
+                raise InvalidParameterError(f"domains_per_link must be <= n_domains ({self.n_domains}), got {dpl}")
+            per_link = float(dpl)
+        else:
+            self._astro_matrix = _check_astro_matrix(self._requested["astro_graph"], L)
+            per_link = 0.0
+        super()._check_structure_memory(graph_bytes(L, per_link, self.n_reservoirs))
 
     model_names = {"links": "rhythmic_links", "domains": "rhythmic_domains",
                    "explicit": "rhythmic_explicit"}
@@ -547,13 +598,17 @@ class RhythmicSharing(ESN):
         return pred, rec, last, osum
 
     # ------------------------------------------------------------------ public
+    @validate_params({"u": SERIES, "initial_state": STATE, "record_states": Bool()})
     def run(self, u, *, initial_state: ReservoirState | None = None,
             record_states: bool = True) -> ReservoirRun:
         """Drive with ``u (T, d)`` or ``(T, B, d)``; states, ``R`` and ``<Phi>`` per step.
 
-        Starts from zero node states and ``phi(0)`` (or ``initial_state``).
-        Entry ``t`` holds ``n(t + 1)`` and the order parameter of ``phi(t + 1)``.
+        Starts from zero node states and ``phi(0)`` (or ``initial_state``: node
+        states and link phases of one row or one row per batch column). Entry
+        ``t`` holds ``n(t + 1)`` and the order parameter of ``phi(t + 1)``. ``u``
+        is checked as in :meth:`ESN.run`.
         """
+        self._check_run(u, initial_state, record_states)
         u3, batched = self._batch_input(u)
         plan = self._plan(u3.shape[1])
         plan.set_mode("free")
@@ -567,6 +622,12 @@ class RhythmicSharing(ESN):
                             batched=batched, final_state=self._final_state(plan, last),
                             params=self.get_params())
 
+    @validate_params({"u_warm": SERIES, "horizon": Integer(1), "steering": Optional(Choice(("authors", "sweep"))),
+                      "initial_state": STATE, "truth": Optional(SERIES), "record_states": Bool(),
+                      "target_phase": Real(), "n_free": Integer(0), "omega0": Real(),
+                      "phase_tol": Real(0, closed="neither"), "error_tol": Real(0, closed="neither"),
+                      "n_candidates": Integer(1), "n_settle": Integer(0), "window": Integer(1),
+                      "phase_seed": Optional(Seed())})
     def forecast(self, u_warm, horizon: int, *, steering=None, initial_state=None, truth=None,
                  record_states: bool = True, target_phase: float = np.pi, n_free: int = 600,
                  omega0: float = 1e-3, phase_tol: float = 1e-3, error_tol: float = 1e-3,
@@ -606,11 +667,43 @@ class RhythmicSharing(ESN):
         Returns a :class:`ReservoirRun` of the forecast (``prediction[h]``
         estimates ``u[T_w + h]``), with ``warmup`` holding ``R`` and ``<Phi>``
         over the observed window and ``info`` the steering outcome.
+
+        Checked before any step is taken (an
+        :class:`~astrocore.validation.InvalidParameterError` names what is
+        wrong): every declared parameter; the model is fitted and its readout
+        serves the batch; ``u_warm`` is finite with ``n_inputs`` features;
+        ``truth`` has the prediction's shape; ``steering="authors"`` needs
+        ``n_free < len(u_warm)`` (else the phases would never be steered);
+        ``initial_state`` only without steering; the predictions, records and
+        (``"sweep"``) the ``n_candidates`` candidate reservoirs fit in memory
+        (:class:`~astrocore.validation.MemoryRequestError`).
         """
         from . import steering as _steering  # noqa: PLC0415
 
-        check_choice("steering", steering, (None, "authors", "sweep"))
-        horizon = check_int("horizon", horizon, low=1)
+        steps, batch, d = self._input_shape(u_warm, "u_warm")
+        self._check_fitted(batch)
+        if steering is not None and initial_state is not None:
+            raise InvalidParameterError(f"initial_state must be None with steering={steering!r}: steering "
+                                        "resets the node states and re-draws the phases")
+        self._check_initial_state(initial_state, batch)
+        self._check_truth(truth, horizon, batch, u_warm.ndim == 3 or self._several, d)
+        if steering == "authors" and n_free >= steps:
+            raise InvalidParameterError(
+                f"n_free must be < the length of u_warm ({steps}) for steering='authors' (the phases are "
+                f"steered after n_free free steps), got {n_free}")
+        if steering == "sweep":
+            need = n_free + n_settle + window
+            if steps < need:
+                raise InvalidParameterError(
+                    f"u_warm must have at least n_free + n_settle + window = {need} time steps for "
+                    f"steering='sweep', got {steps}")
+            nbytes = plan_bytes(self, batch * n_candidates) + 8.0 * batch * n_candidates * (
+                (n_settle + window) * (d + 4) + 4 * self.n_nodes)
+            if nbytes > memory_budget():
+                check_memory("n_candidates", n_candidates, nbytes,
+                             f"{batch} x {n_candidates} candidate reservoirs of {self.n_links} links run "
+                             "side by side")
+        self._check_forecast_memory(u_warm, horizon, batch, d, record_states)
         u3, batched = self._batch_input(u_warm, "u_warm")
         plan = self._plan(u3.shape[1])
         sq = self._squeeze
@@ -621,23 +714,15 @@ class RhythmicSharing(ESN):
                                              record=False)
             info = {"steering": "none"}
         else:
-            if initial_state is not None:
-                raise ValueError(f"initial_state must be None with steering={steering!r}: steering "
-                                 "resets the node states and re-draws the phases")
-            phases = self._initial_phases(plan, None, "steer" if phase_seed is None
-                                          else check_seed(phase_seed))
-            kw = dict(n_free=check_int("n_free", n_free, low=0))
+            phases = self._initial_phases(plan, None, "steer" if phase_seed is None else phase_seed)
             if steering == "authors":
                 last, wsum, info = _steering.steer_authors(
-                    self, plan, u3, phases, target_phase=check_real("target_phase", target_phase),
-                    omega0=check_real("omega0", omega0), phase_tol=check_real(
-                        "phase_tol", phase_tol, low=0, low_open=True),
-                    error_tol=check_real("error_tol", error_tol, low=0, low_open=True), **kw)
+                    self, plan, u3, phases, target_phase=target_phase, omega0=omega0, phase_tol=phase_tol,
+                    error_tol=error_tol, n_free=n_free)
             else:
                 last, wsum, info = _steering.steer_sweep(
-                    self, plan, u3, phases, n_candidates=check_int("n_candidates", n_candidates, low=1),
-                    n_settle=check_int("n_settle", n_settle, low=0),
-                    window=check_int("window", window, low=1), **kw)
+                    self, plan, u3, phases, n_candidates=n_candidates, n_settle=n_settle, window=window,
+                    n_free=n_free)
             plan.set_mode("frozen")
         wr, wphase = self._order(wsum)
         pred, rec, final, osum = self._closed_rs(plan, last, horizon, record_states)
@@ -654,17 +739,23 @@ class RhythmicSharing(ESN):
 
 
 def _check_astro_matrix(graph, n_links: int) -> sp.csr_matrix:
+    if graph.ndim != 2:
+        raise InvalidParameterError(f"astro_graph must be a (n_links, n_links) = ({n_links}, {n_links}) matrix, "
+                                    f"got shape {graph.shape}")
     mat = sp.csr_matrix(graph, dtype=float)
     if mat.shape != (n_links, n_links):
-        raise ValueError(f"astro_graph must be a (n_links, n_links) = ({n_links}, {n_links}) matrix, "
+        raise InvalidParameterError(f"astro_graph must be a (n_links, n_links) = ({n_links}, {n_links}) matrix, "
                          f"got shape {mat.shape}")
     mat.sum_duplicates()
     mat.eliminate_zeros()
     mat.sort_indices()
     if not np.all(np.isfinite(mat.data)) or np.any(mat.data < 0):
-        raise ValueError("astro_graph must have finite, non-negative weights")
+        bad = np.flatnonzero(~np.isfinite(mat.data) | (mat.data < 0))[0]
+        row = int(np.searchsorted(mat.indptr, bad, side="right") - 1)
+        raise InvalidParameterError(f"astro_graph must have finite, non-negative weights, got "
+                                    f"{mat.data[bad]} at index ({row}, {int(mat.indices[bad])})")
     empty = np.flatnonzero(np.diff(mat.indptr) == 0)
     if empty.size:
-        raise ValueError(f"astro_graph must give every link at least one neighbour; row {empty[0]} "
+        raise InvalidParameterError(f"astro_graph must give every link at least one neighbour; row {empty[0]} "
                          "is empty")
     return mat

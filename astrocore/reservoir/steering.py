@@ -26,7 +26,24 @@ import warnings
 import numpy as np
 
 from .. import backend
+from ..validation import Array, InstanceOf, Integer, InvalidParameterError, Real, validate_params
 from .readout import make_features
+from .rhythmic import RhythmicSharing, _RhythmicPlan
+
+_MODEL = InstanceOf(RhythmicSharing, example=lambda: RhythmicSharing(10, degree=3, astro_degree=5, n_inputs=1))
+_PLAN = InstanceOf(_RhythmicPlan, example=lambda: RhythmicSharing(10, degree=3, astro_degree=5, n_inputs=1)._plan(1))
+_U3 = Array(3)
+_PHASES = Array(2)
+
+
+def _check_layout(model, plan, u3, phases) -> None:
+    """The observed window and the phases fit the plan: ``u3 (T, B, d)``, ``phases (B, L)``."""
+    if u3.shape[1] != plan.batch or u3.shape[2] != model.n_inputs:
+        raise InvalidParameterError(f"u3 must have shape (time, {plan.batch}, {model.n_inputs}) for this plan, "
+                                    f"got {tuple(u3.shape)}")
+    if tuple(phases.shape) != (plan.batch, model.n_links):
+        raise InvalidParameterError(f"phases must have shape ({plan.batch}, {model.n_links}), got "
+                                    f"{tuple(phases.shape)}")
 
 TWO_PI = 2.0 * np.pi
 
@@ -35,13 +52,18 @@ def _circular_distance(a, b):
     return np.abs(np.angle(np.exp(1j * (np.asarray(a) - b))))
 
 
+@validate_params({"model": _MODEL, "plan": _PLAN, "u3": _U3, "phases": _PHASES, "target_phase": Real(),
+                  "n_free": Integer(0), "omega0": Real(), "phase_tol": Real(0, closed="neither"),
+                  "error_tol": Real(0, closed="neither")})
 def steer_authors(model, plan, u3, phases, *, target_phase: float, n_free: int, omega0: float,
                   phase_tol: float, error_tol: float):
     """The authors' steering on the observed window ``u3 (T, B, d)``.
 
     Returns ``(last node state (flat), order sums (T, 2B), info)``; the plan is
-    left with the selected phases.
+    left with the selected phases. Called by :meth:`RhythmicSharing.forecast`,
+    which checks the relations between its arguments first.
     """
+    _check_layout(model, plan, u3, phases)
     xp = backend.xp()
     B, L, T = plan.batch, model.n_links, u3.shape[0]
     coef = model.readout_.coef_for(B)
@@ -94,17 +116,20 @@ def steer_authors(model, plan, u3, phases, *, target_phase: float, n_free: int, 
     return x, osum[1:], info
 
 
+@validate_params({"model": _MODEL, "plan": _PLAN, "u3": _U3, "phases": _PHASES, "n_free": Integer(0),
+                  "n_candidates": Integer(1), "n_settle": Integer(0), "window": Integer(1)})
 def steer_sweep(model, plan, u3, phases, *, n_free: int, n_candidates: int, n_settle: int,
                 window: int):
     """Sweep ``<Phi>`` over a full turn and keep the offset with the smallest windowed error.
 
     Returns ``(last node state (flat), order sums (T, 2B), info)``.
     """
+    _check_layout(model, plan, u3, phases)
     xp = backend.xp()
-    B, L, N, K, T = plan.batch, model.n_links, model.n_nodes, n_candidates, u3.shape[0]
+    B, L, K, T = plan.batch, model.n_links, n_candidates, u3.shape[0]
     need = n_free + n_settle + window
     if T < need:
-        raise ValueError(f"u_warm must have at least n_free + n_settle + window = {need} time steps "
+        raise InvalidParameterError(f"u_warm must have at least n_free + n_settle + window = {need} time steps "
                          f"for steering='sweep', got {T}")
     # 1. free dynamics on the first n_free observed steps
     plan.set_mode("free")

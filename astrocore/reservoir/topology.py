@@ -21,7 +21,18 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
-from ._checks import check_choice, check_int, check_real
+from ..validation import (AnyOf, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real, Seed,
+                          validate_params)
+
+_RNG = InstanceOf(np.random.Generator, example=lambda: np.random.default_rng(0))
+_OPTIONAL_RNG = Optional(_RNG)
+_MATRIX = AnyOf(InstanceOf(sp.spmatrix, example=lambda: sp.eye(2, format="csr")),
+                InstanceOf(np.ndarray, example=lambda: np.eye(2)))
+_SPARSE = InstanceOf(sp.spmatrix, example=lambda: sp.eye(2, format="csr"))
+if hasattr(sp, "sparray"):  # SciPy's sparse arrays, beside its sparse matrices
+    _MATRIX = AnyOf(InstanceOf(sp.spmatrix, sp.sparray, example=lambda: sp.eye(2, format="csr")),
+                    InstanceOf(np.ndarray, example=lambda: np.eye(2)))
+    _SPARSE = InstanceOf(sp.spmatrix, sp.sparray, example=lambda: sp.eye(2, format="csr"))
 
 #: Stream numbers of :func:`host_rng`, one per random structure.
 STREAMS = {"recurrent": 1, "input": 2, "astro": 3, "phases": 4, "arpack": 5, "steer": 6}
@@ -30,11 +41,14 @@ STREAMS = {"recurrent": 1, "input": 2, "astro": 3, "phases": 4, "arpack": 5, "st
 DENSE_EIG_MAX = 2000
 
 
+@validate_params({"seed": Seed(), "stream": Choice(tuple(STREAMS))})
 def host_rng(seed: int, stream: str) -> np.random.Generator:
     """The seeded NumPy generator of one named structure of reservoir ``seed``."""
     return np.random.default_rng([int(seed), STREAMS[stream]])
 
 
+@validate_params({"n_rows": Integer(0), "n_choices": Integer(0), "k": Integer(0), "rng": _RNG,
+                  "exclude_diagonal": Bool()})
 def distinct_per_row(n_rows: int, n_choices: int, k: int, rng: np.random.Generator,
                      exclude_diagonal: bool = False) -> np.ndarray:
     """``(n_rows, k)`` sorted integers in ``[0, n_choices)``, distinct within each row.
@@ -45,7 +59,8 @@ def distinct_per_row(n_rows: int, n_choices: int, k: int, rng: np.random.Generat
     """
     m = n_choices - 1 if exclude_diagonal else n_choices
     if k > m:
-        raise ValueError(f"cannot draw {k} distinct values from {m}")
+        raise InvalidParameterError(f"k must be <= {'n_choices - 1' if exclude_diagonal else 'n_choices'} "
+                                    f"({m}): cannot draw {k} distinct values from {m}")
     if k == 0:
         return np.zeros((n_rows, 0), dtype=np.int64)
     if n_rows * m <= 4_000_000 or 4 * k > m:  # random keys, partial sort (row blocks bound memory)
@@ -72,6 +87,7 @@ def distinct_per_row(n_rows: int, n_choices: int, k: int, rng: np.random.Generat
     return idx
 
 
+@validate_params({"matrix": _MATRIX, "rng": _OPTIONAL_RNG, "dense_max": Integer(0)})
 def spectral_radius(matrix, *, rng: np.random.Generator | None = None,
                     dense_max: int = DENSE_EIG_MAX) -> float:
     """Largest eigenvalue modulus of a square (sparse) matrix, deterministically.
@@ -81,6 +97,8 @@ def spectral_radius(matrix, *, rng: np.random.Generator | None = None,
     from ``rng`` (default: ``default_rng(0)``), never from ARPACK's own random
     start, which made the authors' example irreproducible.
     """
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise InvalidParameterError(f"matrix must be square, got shape {matrix.shape}")
     n = matrix.shape[0]
     if n <= dense_max:
         dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
@@ -101,6 +119,9 @@ def _canonical_csr(rows, cols, vals, shape) -> sp.csr_matrix:
     return mat
 
 
+@validate_params({"n_nodes": Integer(1), "degree": Real(0, closed="neither"),
+                  "spectral_radius_": Real(0, closed="neither"), "rng": _RNG, "self_loops": Bool(),
+                  "arpack_rng": _OPTIONAL_RNG, "dense_max": Integer(0)})
 def recurrent_matrix(n_nodes: int, degree: float, spectral_radius_: float, rng: np.random.Generator,
                      *, self_loops: bool = True, arpack_rng: np.random.Generator | None = None,
                      dense_max: int = DENSE_EIG_MAX) -> sp.csr_matrix:
@@ -113,6 +134,7 @@ def recurrent_matrix(n_nodes: int, degree: float, spectral_radius_: float, rng: 
     ``scipy.sparse.random`` and reservoirpy's generators) diagonal positions
     can be drawn; without, they cannot.
     """
+    check_degree(degree, n_nodes, self_loops)
     n_cells = n_nodes * n_nodes if self_loops else n_nodes * (n_nodes - 1)
     nnz = int(round(degree * n_nodes))
     flat = np.sort(rng.choice(n_cells, size=nnz, replace=False))
@@ -125,7 +147,7 @@ def recurrent_matrix(n_nodes: int, degree: float, spectral_radius_: float, rng: 
     mat = _canonical_csr(rows, cols, vals, (n_nodes, n_nodes))
     radius = spectral_radius(mat, rng=arpack_rng, dense_max=dense_max)
     if radius <= 1e-12:
-        raise ValueError(
+        raise InvalidParameterError(
             f"the random recurrent matrix (n_nodes={n_nodes}, degree={degree:g}) has spectral "
             f"radius {radius:.3g} and cannot be rescaled to {spectral_radius_:g}; increase degree "
             "or change the seed")
@@ -136,6 +158,8 @@ def recurrent_matrix(n_nodes: int, degree: float, spectral_radius_: float, rng: 
 INPUT_LAYOUTS = ("block", "dense", "sparse")
 
 
+@validate_params({"n_nodes": Integer(1), "n_inputs": Integer(1), "layout": Choice(INPUT_LAYOUTS),
+                  "scaling": Real(0, closed="neither"), "rng": _RNG, "density": Real(0, 1, closed="right")})
 def input_matrix(n_nodes: int, n_inputs: int, layout: str, scaling: float,
                  rng: np.random.Generator, *, density: float = 0.1) -> np.ndarray:
     """Input matrix ``W_in`` (``n_nodes x n_inputs``, stored dense: inputs are few).
@@ -147,11 +171,10 @@ def input_matrix(n_nodes: int, n_inputs: int, layout: str, scaling: float,
     - ``"dense"``: every entry ``U[-scaling, scaling]``;
     - ``"sparse"``: each entry present with probability ``density``.
     """
-    check_choice("input_layout", layout, INPUT_LAYOUTS)
     w = np.zeros((n_nodes, n_inputs))
     if layout == "block":
         if n_inputs > n_nodes:
-            raise ValueError(f"n_inputs must be <= n_nodes ({n_nodes}) for input_layout='block', "
+            raise InvalidParameterError(f"n_inputs must be <= n_nodes ({n_nodes}) for input_layout='block', "
                              f"got {n_inputs}")
         for j, block in enumerate(np.array_split(np.arange(n_nodes), n_inputs)):
             w[block, j] = rng.uniform(-scaling, scaling, block.size)
@@ -163,6 +186,7 @@ def input_matrix(n_nodes: int, n_inputs: int, layout: str, scaling: float,
     return w
 
 
+@validate_params({"n_links": Integer(1), "astro_degree": Integer(1), "rng": _RNG, "self_loops": Bool()})
 def astro_links_graph(n_links: int, astro_degree: int, rng: np.random.Generator, *,
                       self_loops: bool = False) -> sp.csr_matrix:
     """The authors' explicit astrocyte graph ``A_phi`` between links (binary CSR).
@@ -173,14 +197,16 @@ def astro_links_graph(n_links: int, astro_degree: int, rng: np.random.Generator,
     out-degree is our choice: it avoids links with no neighbours, whose local
     mean phase would be undefined.
     """
-    check_int("astro_degree", astro_degree, low=1,
-              high=n_links if self_loops else n_links - 1, high_name="the number of links"
-              + ("" if self_loops else " - 1"))
+    high = n_links if self_loops else n_links - 1
+    if astro_degree > high:
+        raise InvalidParameterError(f"astro_degree must be <= the number of links{'' if self_loops else ' - 1'} "
+                                    f"({high}), got {astro_degree}")
     cols = distinct_per_row(n_links, n_links, astro_degree, rng, exclude_diagonal=not self_loops)
     rows = np.repeat(np.arange(n_links), astro_degree)
     return _canonical_csr(rows, cols.ravel(), np.ones(cols.size), (n_links, n_links))
 
 
+@validate_params({"n_links": Integer(1), "n_domains": Integer(1), "domains_per_link": Integer(1), "rng": _RNG})
 def astro_domains(n_links: int, n_domains: int, domains_per_link: int,
                   rng: np.random.Generator) -> sp.csr_matrix:
     """Membership ``P`` (``n_domains x n_links``, binary CSR) of links in astrocyte domains.
@@ -189,18 +215,21 @@ def astro_domains(n_links: int, n_domains: int, domains_per_link: int,
     uniformly, so domains overlap and the astrocyte graph is connected when
     ``domains_per_link >= 2``. Astrocyte ``d`` covers ``S_d = {l: P[d, l] = 1}``.
     """
-    check_int("domains_per_link", domains_per_link, low=1, high=n_domains, high_name="n_domains")
+    if domains_per_link > n_domains:
+        raise InvalidParameterError(f"domains_per_link must be <= n_domains ({n_domains}), got {domains_per_link}")
     doms = distinct_per_row(n_links, n_domains, domains_per_link, rng)
     links = np.repeat(np.arange(n_links), domains_per_link)
     return _canonical_csr(doms.ravel(), links, np.ones(doms.size), (n_domains, n_links))
 
 
+@validate_params({"membership": _SPARSE})
 def domain_weights(membership: sp.csr_matrix) -> np.ndarray:
     """``1 / |S_d|`` per astrocyte (0 for an empty domain)."""
     sizes = np.asarray(membership.sum(axis=1)).ravel()
     return np.divide(1.0, sizes, out=np.zeros_like(sizes, dtype=float), where=sizes > 0)
 
 
+@validate_params({"membership": _SPARSE})
 def implied_adjacency(membership: sp.csr_matrix) -> sp.csr_matrix:
     """The link-to-link graph that domains imply: ``A = P^T diag(1/|S_d|) P``.
 
@@ -217,6 +246,8 @@ def implied_adjacency(membership: sp.csr_matrix) -> sp.csr_matrix:
 LINK_ACTIVATIONS = ("mean", "pre", "post")
 
 
+@validate_params({"recurrent": InstanceOf(sp.csr_matrix, example=lambda: sp.eye(2, format="csr")),
+                  "mode": Choice(LINK_ACTIVATIONS)})
 def incidence_matrix(recurrent: sp.csr_matrix, mode: str = "mean") -> sp.csr_matrix:
     """Link-node incidence ``E`` (``n_links x n_nodes``) so that ``a = E (n + 1) / 2``.
 
@@ -226,7 +257,6 @@ def incidence_matrix(recurrent: sp.csr_matrix, mode: str = "mean") -> sp.csr_mat
     (a self-loop gets a single 1); ``"pre"``: ``E[k, j] = 1``; ``"post"``:
     ``E[k, i] = 1``.
     """
-    check_choice("link_activation", mode, LINK_ACTIVATIONS)
     n_nodes = recurrent.shape[0]
     n_links = recurrent.nnz
     post = np.repeat(np.arange(n_nodes), np.diff(recurrent.indptr))
@@ -241,12 +271,14 @@ def incidence_matrix(recurrent: sp.csr_matrix, mode: str = "mean") -> sp.csr_mat
     return _canonical_csr(rows, cols, vals, (n_links, n_nodes))
 
 
+@validate_params({"recurrent": InstanceOf(sp.csr_matrix, example=lambda: sp.eye(2, format="csr"))})
 def link_endpoints(recurrent: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """``(post, pre)`` node of every link, in link (CSR storage) order."""
     post = np.repeat(np.arange(recurrent.shape[0]), np.diff(recurrent.indptr))
     return post, recurrent.indices.astype(np.int64)
 
 
+@validate_params({"blocks": InstanceOf(list, tuple, example=lambda: [sp.eye(2, format="csr")])})
 def block_diag_csr(blocks) -> sp.csr_matrix:
     """Block-diagonal CSR of ``blocks`` keeping each block's storage order.
 
@@ -273,13 +305,16 @@ def block_diag_csr(blocks) -> sp.csr_matrix:
     return out
 
 
-def check_degree(degree, n_nodes: int, self_loops: bool) -> float:
-    """Mean degree in (0, n_nodes] (``n_nodes - 1`` without self-loops)."""
+def check_degree(degree: float, n_nodes: int, self_loops: bool) -> float:
+    """A validated mean degree in (0, n_nodes] (``n_nodes - 1`` without self-loops), at least one link.
+
+    The cross-parameter part of the recurrent matrix's constraints (degree and
+    n_nodes are each declared where they are passed).
+    """
     high = n_nodes if self_loops else n_nodes - 1
-    degree = check_real("degree", degree, low=0, low_open=True)
     if degree > high:
-        raise ValueError(f"degree must be <= {'n_nodes' if self_loops else 'n_nodes - 1'} "
-                         f"({high}), got {degree:g}")
+        raise InvalidParameterError(f"degree must be <= {'n_nodes' if self_loops else 'n_nodes - 1'} "
+                                    f"({high}), got {degree:g}")
     if int(round(degree * n_nodes)) < 1:
-        raise ValueError(f"degree * n_nodes must round to at least 1 link, got {degree:g} * {n_nodes}")
+        raise InvalidParameterError(f"degree * n_nodes must round to at least 1 link, got {degree:g} * {n_nodes}")
     return degree
