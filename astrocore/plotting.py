@@ -10,7 +10,6 @@ DataFrame as CSV and Markdown from the same data. All writes are atomic.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -19,6 +18,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from .paths import resolve
+from .store import atomic_write
 from .validation import Constraint, InstanceOf, InvalidParameterError, validate_params
 
 _COLORS = sns.color_palette("colorblind", 10)
@@ -72,25 +72,13 @@ def color(name: str):
     return PALETTE[name]
 
 
-def _atomic(path: Path, write):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @validate_params({"fig": InstanceOf(Figure, example=plt.figure), "name": _FileStem(), "fig_dir": _DIR})
 def save_figure(fig, name: str, fig_dir="figures") -> list[Path]:
     """Save ``fig`` as ``<fig_dir>/<name>.png`` and ``.pdf`` with fixed metadata."""
     fig_dir = resolve(fig_dir)
     paths = [fig_dir / f"{name}.png", fig_dir / f"{name}.pdf"]
-    _atomic(paths[0], lambda tmp: fig.savefig(tmp, format="png", metadata=PNG_METADATA))
-    _atomic(paths[1], lambda tmp: fig.savefig(tmp, format="pdf", metadata=PDF_METADATA))
+    atomic_write(paths[0], lambda tmp: fig.savefig(tmp, format="png", metadata=PNG_METADATA))
+    atomic_write(paths[1], lambda tmp: fig.savefig(tmp, format="pdf", metadata=PDF_METADATA))
     return paths
 
 
@@ -100,7 +88,7 @@ def save_table(df, name: str, table_dir="figures/tables", floatfmt: str = ".4g")
     """Save ``df`` as ``<table_dir>/<name>.csv`` and ``.md`` (same rows and columns)."""
     table_dir = resolve(table_dir)
     paths = [table_dir / f"{name}.csv", table_dir / f"{name}.md"]
-    _atomic(paths[0], lambda tmp: df.to_csv(tmp, index=False))
-    _atomic(paths[1], lambda tmp: Path(tmp).write_text(
+    atomic_write(paths[0], lambda tmp: df.to_csv(tmp, index=False))
+    atomic_write(paths[1], lambda tmp: Path(tmp).write_text(
         df.to_markdown(index=False, floatfmt=floatfmt) + "\n"))
     return paths

@@ -396,11 +396,29 @@ def write_dataset(ds: xr.Dataset, path, *, config: Mapping | None = None,
     for name in list(out.variables):
         out[name].attrs = {k: _netcdf_attr(v) for k, v in out[name].attrs.items() if k != CHECKSUM_ATTR}
     encoding = {name: _encoding(var, compression_level) for name, var in out.variables.items()}
+
+    def write(tmp: Path) -> None:
+        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        _stamp_scalar_checksums(tmp)
+
+    return atomic_write(path, write)
+
+
+def atomic_write(path, write) -> Path:
+    """Make ``path`` by ``write(tmp)`` on a temporary file beside it, then rename it into place.
+
+    A crash or kill leaves either the old file or the new one, never half of
+    one; temporary files of earlier writes to ``path`` that can no longer
+    finish are removed first; the file gets the umask's permissions and is
+    synced to disk before the rename. Every file astrocore writes (data,
+    figures, tables) goes through here.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(path)
     tmp = _create_temp(path)
     try:
-        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-        _stamp_scalar_checksums(tmp)
+        write(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:

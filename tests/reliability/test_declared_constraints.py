@@ -90,3 +90,70 @@ def test_every_default_satisfies_its_declared_constraint(qualname):
     for name, parameter in inspect.signature(func).parameters.items():
         if name in constraints and parameter.default is not inspect.Parameter.empty:
             constraints[name].check(name, parameter.default)
+
+
+# Modules whose public functions and methods are the library's entry points: each must be
+# declared (validate_params) or named below as an inner-loop kernel that a declared entry
+# point calls with values it has already checked.
+ENTRY_MODULES = (
+    "astrocore.nets", "astrocore.mgd", "astrocore.optim", "astrocore.training", "astrocore.metrics",
+    "astrocore.hardware.model", "astrocore.hardware.device", "astrocore.hardware.energy",
+    "astrocore.reservoir.esn", "astrocore.reservoir.rhythmic", "astrocore.reservoir.readout",
+    "astrocore.reservoir.steering", "astrocore.reservoir.topology", "astrocore.reservoir.results",
+    "astrocore.systems", "astrocore.datasets", "astrocore.store", "astrocore.plotting", "astrocore.reporting",
+    "astrocore.analysis.regimes", "astrocore.analysis.forecasts", "astrocore.analysis.inference",
+    "astrocore.analysis.tuning", "astrocore.backend",
+)
+KERNELS = {
+    # called once per step or window by a declared trainer, reservoir or device
+    "astrocore.backend.asarray", "astrocore.backend.to_host",
+    "astrocore.hardware.device.Device.update", "astrocore.hardware.device.Device.read",
+    "astrocore.hardware.device.Device.dac", "astrocore.hardware.device.Device.adc",
+    "astrocore.hardware.device.Device.activate", "astrocore.hardware.device.Device.measure",
+    "astrocore.hardware.device.Device.quantize_perturbations", "astrocore.hardware.device.Device.bind",
+    "astrocore.hardware.device.OnDevice.__init__", "astrocore.hardware.device.OnDevice.forward",
+    "astrocore.hardware.device.OnDevice.loss", "astrocore.hardware.device.OnDevice.predict",
+    "astrocore.hardware.model.HardwareModel.replace", "astrocore.hardware.model.HardwareModel.store",
+    "astrocore.hardware.model.HardwareModel.noisy", "astrocore.hardware.model.HardwareModel.stuck_codes",
+    "astrocore.hardware.model.HardwareModel.program_values", "astrocore.hardware.model.apply_stuck",
+    "astrocore.mgd.random_signs", "astrocore.mgd.Perturbations.__init__", "astrocore.mgd.Perturbations.draw",
+    "astrocore.mgd.Perturbations.prepare", "astrocore.mgd.Perturbations.draw_params",
+    "astrocore.mgd.CodePerturbations.__init__", "astrocore.mgd.CodePerturbations.prepare",
+    "astrocore.mgd.CodePerturbations.draw_params", "astrocore.mgd.TimePerturbations.__init__",
+    "astrocore.mgd.WalshPerturbations.__init__", "astrocore.mgd.FrequencyPerturbations.__init__",
+    "astrocore.nets.check_memory_estimate",
+    "astrocore.reservoir.esn.quantize_states", "astrocore.reservoir.readout.n_features",
+    "astrocore.reservoir.readout.make_features", "astrocore.reservoir.readout.solve_ridge",
+    "astrocore.reservoir.rhythmic.RhythmicSharing.astro_adjacency", "astrocore.reservoir.topology.check_degree",
+    "astrocore.systems.System.rhs", "astrocore.systems.System.jvp",
+    "astrocore.training.MinibatchStream.indices", "astrocore.training.TrajectoryRecorder.record",
+    "astrocore.training.TrajectoryRecorder.dataset",
+    # plain records (results handed out, or checked where they are used: check_state)
+    "astrocore.reservoir.results.ReservoirState.__init__", "astrocore.reservoir.results.ReservoirRun.__init__",
+    "astrocore.systems.SystemRun.__init__",
+    # the store's helpers take anything JSON can hold, and any writer
+    "astrocore.store.config_hash", "astrocore.store.provenance", "astrocore.store.atomic_write",
+}
+
+
+def _public_callables():
+    for module_name in ENTRY_MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module_name:
+                continue
+            if inspect.isfunction(obj):
+                yield f"{module_name}.{obj.__qualname__}", obj
+            elif inspect.isclass(obj) and not issubclass(obj, (BaseException, validation.Constraint)):
+                for method_name, method in vars(obj).items():
+                    if inspect.isfunction(method) and (method_name == "__init__" or not method_name.startswith("_")):
+                        yield f"{module_name}.{method.__qualname__}", method
+
+
+def test_every_public_entry_point_is_declared_or_a_named_kernel():
+    undeclared = sorted(q for q, f in _public_callables()
+                        if q not in validation.REGISTRY and q not in KERNELS
+                        and [p for p in inspect.signature(f).parameters if p != "self"])
+    assert not undeclared, f"declare these with validate_params (or name them as kernels): {undeclared}"
+    stale = sorted(KERNELS - {q for q, _ in _public_callables()})
+    assert not stale, f"KERNELS names callables that no longer exist: {stale}"
