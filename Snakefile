@@ -3,14 +3,17 @@
     snakemake --cores all                                  # default profile (config/default.yaml)
     snakemake --cores all --configfile config/quick.yaml   # CI-sized, same DAG
     snakemake --workflow-profile profiles/slurm            # on a SLURM cluster
+    snakemake --report report.zip                          # every figure with its caption and provenance
 
-Every run notebook and figure notebook is executed by papermill with the
-parameters of its config block; the executed notebook is the rule's log, so
-a failed run keeps its traceback under logs/. The rules live in rules/, one
-file per part of the study.
+The rules are generated from the experiment registry, config/experiments.yaml (each experiment
+declared once: its config block, run notebook, sweep, figure notebook, figures and tables):
+rules/experiments.smk, with the helpers of rules/common.smk. Every run notebook and figure notebook
+is executed by papermill with every parameter of its parameters cell; the executed notebook is the
+rule's log, so a failed run keeps its traceback under logs/. Each rule also depends on the library
+modules its notebook imports, so editing a kernel makes exactly the results computed with it out of
+date. rules/optional.smk holds the opt-in targets (Fashion-MNIST, benchmarks).
 """
 
-import re
 import sys
 from pathlib import Path
 
@@ -20,10 +23,9 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 ROOT = Path(workflow.basedir)
-NOTEBOOKS = ROOT / "notebooks"
-sys.path.insert(0, str(ROOT))  # astrocore.config from this checkout, whichever python runs snakemake
+sys.path.insert(0, str(ROOT))  # astrocore from this checkout, whichever python runs snakemake
 
-from astrocore.config import check as check_config, papermill_command  # noqa: E402
+from astrocore.config import check as check_config  # noqa: E402
 
 
 configfile: str(ROOT / "config" / "default.yaml")
@@ -36,78 +38,12 @@ check_config(config, [ROOT / "config" / "default.yaml", *workflow.overwrite_conf
 validate(config, str(ROOT / "config" / "schema.yaml"))
 
 
-def number(value):
-    """A sweep value as it appears in a file name (0.001, 10)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def papermill(notebook, parameters, threads):
-    """Shell command executing ``notebook`` with ``parameters``; the rule appends its log path
-    (``{log:q}``). Every path and the parameters are quoted (astrocore.config.quote)."""
-    return papermill_command(sys.executable, NOTEBOOKS, notebook, parameters, threads)
-
-
-def choices(*path):
-    """Wildcard constraint: exactly one of the names config/schema.yaml allows at ``path``."""
-    node = SCHEMA
-    for key in path:
-        node = node[key]
-    return "|".join(re.escape(str(name)) for name in node["enum"])
-
-
-def one_of(names):
-    """Wildcard constraint: exactly one of ``names`` (e.g. the config's sweep points)."""
-    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
-
-
-INTEGER = r"[0-9]+"
-NUMBER = r"-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?"  # number(): 10, 0.001, 1e-05
-
-
-# Every wildcard of every rule matches only what the workflow itself writes: an integer, a
-# number as number() spells it, or a name the schema allows (rules tighten these to the
-# config's own points where a point must exist). Nothing else reaches a shell command.
-wildcard_constraints:
-    bits=INTEGER,
-    width=INTEGER,
-    batch=INTEGER,
-    tau_theta=INTEGER,
-    eta=NUMBER,
-    context=NUMBER,
-    mode=choices("definitions", "mode"),
-    dataset=choices("definitions", "dataset"),
-    method=choices("properties", "mgd_vs_backprop", "properties", "methods", "items"),
-    case=choices("properties", "rhythmic_regimes", "properties", "cases", "items"),
-    system=choices("properties", "rhythmic_systems", "properties", "systems", "items"),
-    model=choices("properties", "rhythmic_adaptation", "properties", "models", "items"),
-    direction="|".join(choices("properties", block, "properties", "directions", "items")
-                       for block in ("smart_perturbations", "smart_gradient", "smart_scaling")),
-    name="mgd|reservoir",
-    point=r"[A-Za-z0-9_.+-]+",
-
-
-def absolute(paths):
-    return [str(Path(p).resolve()) for p in paths]
-
-
-def figure_outputs(name):
-    return multiext(f"figures/{name}", ".png", ".pdf") + multiext(f"figures/tables/{name}", ".csv", ".md")
-
-
-# Every figure of the study, by name; each rules/*.smk file adds its own.
-FIGURES = {}
-
-
-include: "rules/mgd.smk"
-include: "rules/rhythmic.smk"
-include: "rules/bench.smk"
-include: "rules/smart.smk"
-include: "rules/hardware_reservoir.smk"
-include: "rules/hardware_mgd.smk"
-include: "rules/hardware_energy.smk"
+include: "rules/common.smk"
+include: "rules/experiments.smk"
+include: "rules/optional.smk"
 
 
 rule all:
     default_target: True
     input:
-        [path for outputs in FIGURES.values() for path in outputs],
+        REGISTRY.outputs(),

@@ -1,8 +1,10 @@
 """Metrics shared by the experiments.
 
 Classification accuracy and the cosine between gradient estimates; the
-reservoir metrics (valid prediction time, NRMSE, climate distance, regime
-accuracy) live here too.
+reservoir metrics (valid prediction time, NRMSE, distribution distance) live here
+too. The climate distance of the reservoir tables (amplitude, period and attractor
+type) is :func:`astrocore.analysis.climate.climate_distance`, their regime accuracy
+:func:`astrocore.analysis.regimes.regime_accuracy`.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def cosine_theory(n_params: int, n_perturbations) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Reservoir forecasts: valid prediction time, NRMSE, climate, regimes.
+# Reservoir forecasts: valid prediction time, NRMSE, distribution distance.
 # Arrays are (time, dim) or (time, batch, dim); a batch gives one value per
 # column. ``scale`` is the per-coordinate standard deviation used to normalise
 # errors; default: that of ``truth`` over time (pass the attractor's std for
@@ -150,22 +152,23 @@ def nrmse(prediction, truth, scale=None):
 
 @validate_params({"prediction": FORECAST, "truth": TRUTH, "method": Choice(("wasserstein", "spectrum")),
                   "scale": SCALE})
-def climate_distance(prediction, truth, method: str = "wasserstein", scale=None):
-    """Distance between the long-term statistics ("climate") of two trajectories.
+def distribution_distance(prediction, truth, method: str = "wasserstein", scale=None):
+    """Distance between the long-term distributions of two trajectories: of each coordinate's values, or of
+    the power over frequencies.
 
     ``"wasserstein"``: mean over coordinates of the 1-D Wasserstein distance
     between the marginal distributions, divided by the coordinate's scale
-    (0 for identical climates). ``"spectrum"``: total-variation distance
+    (0 for identical distributions). ``"spectrum"``: total-variation distance
     ``(1/2) sum_f |P_hat(f) - P(f)|`` between the power spectra (periodogram
     of each mean-removed coordinate, summed over coordinates, normalised to
     unit sum); in [0, 1]. The two series may differ in length for
     ``"wasserstein"``; ``"spectrum"`` needs equal lengths. A float, or one value
     per batch column.
     """
-    return _climate_distance(prediction, truth, method, scale)
+    return _distribution_distance(prediction, truth, method, scale)
 
 
-def _climate_distance(prediction, truth, method, scale):
+def _distribution_distance(prediction, truth, method, scale):
     from scipy.stats import wasserstein_distance  # noqa: PLC0415
 
     pred = np.asarray(backend.to_host(prediction), dtype=float)
@@ -174,7 +177,7 @@ def _climate_distance(prediction, truth, method, scale):
         raise InvalidParameterError("prediction and truth must be (time, dim) or (time, batch, dim) with "
                          f"matching trailing shapes, got {pred.shape} and {true.shape}")
     if pred.ndim == 3:
-        return np.array([_climate_distance(pred[:, b], true[:, b], method, scale)
+        return np.array([_distribution_distance(pred[:, b], true[:, b], method, scale)
                          for b in range(pred.shape[1])])
     if method == "wasserstein":
         s = _scale(true, scale)

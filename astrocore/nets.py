@@ -138,7 +138,9 @@ class MLP:
         Output nonlinearity for ``mse`` (default: ``activation``); must be
         None or 'linear' for ``cross_entropy``.
     seed : int
-        Seed of :meth:`init_params`.
+        The model's run seed: :meth:`init_params` without a seed, and the trainers
+        (:func:`astrocore.mgd.train`, :func:`astrocore.training.train_backprop`,
+        :func:`astrocore.mgd.estimate_gradient`) without ``seed=``, use it.
     dtype : {'float64', 'float32'}
     """
 
@@ -192,9 +194,14 @@ class MLP:
     # -- parameters -----------------------------------------------------------------
     @validate_params({"seed": Optional(Seed())})
     def init_params(self, seed: int | None = None):
-        """Glorot-uniform weights (He-uniform for relu), zero biases."""
+        """Glorot-uniform weights (He-uniform for relu), zero biases.
+
+        Drawn from the ``initialisation`` stream of run ``seed`` (default: the
+        model's ``seed``; :func:`astrocore.backend.stream`): every trainer starts
+        run ``s`` from ``init_params(seed=s)``, and no other draw of the run
+        (perturbations, minibatches, the device) shifts it."""
         xp = backend.xp()
-        gen = backend._rng(self.seed if seed is None else seed)
+        gen = backend._stream(self.seed if seed is None else seed, "initialisation")
         theta = xp.zeros(self.n_params, dtype=self.dtype)
         for w, _, n_in, n_out in self._slices:
             limit = np.sqrt(6.0 / n_in) if self.activation == "relu" else np.sqrt(6.0 / (n_in + n_out))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .validation import AnyOf, InstanceOf, InvalidParameterError, validate_params
+from .validation import AnyOf, InstanceOf, InvalidParameterError, Real, validate_params
 
 _NAMES = AnyOf(InstanceOf(str, example=lambda: "g"), InstanceOf(list, tuple, example=lambda: ["g"]))
 
@@ -38,3 +38,12 @@ def summarize(runs: pd.DataFrame, by, statistics, *, unit: str = "seed", n_colum
         out[f"{stat}_mean"] = groups[stat].mean()
         out[f"{stat}_std"] = groups[stat].std(ddof=1).fillna(0.0)
     return out.reset_index()
+
+
+@validate_params({"value": Real(0)})
+def format_energy(value: float) -> str:
+    """An energy given in pJ, in engineering units: ``"4.65 mJ"``, ``"23.1 nJ"``, ``"447 pJ"``, ``"9.64 fJ"``."""
+    for scale, unit in ((1e9, "mJ"), (1e6, "uJ"), (1e3, "nJ"), (1.0, "pJ")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e3:.3g} fJ"

@@ -2,8 +2,16 @@
 trajectory datasets, progress bars, and the backpropagation baseline.
 
 Every trainer in astrocore runs ``S`` seeds in lockstep (parameters of shape
-``(S, n_params)``), each seed with its own random stream, so a seed's numbers
-do not depend on which other seeds run beside it.
+``(S, n_params)``), each seed with its own named random streams
+(:func:`streams`, :mod:`astrocore.backend`), so a seed's numbers do not depend
+on which other seeds run beside it, and one stream (say, the minibatch order)
+never shifts another (the perturbations).
+
+The trainers share one convention (:func:`train_backprop` here,
+:func:`astrocore.mgd.train` and :func:`astrocore.mgd.estimate_gradient`): the
+same parameter names with the same defaults (:data:`DEFAULTS`), and ``seed``
+an int or a list of distinct ints, by default (``seed=None``) the model's own
+seed.
 """
 
 from __future__ import annotations
@@ -19,10 +27,23 @@ from .hardware.device import OnDevice
 from .nets import MLP, check_memory_estimate
 from .optim import OPTIMIZERS, Optimizer
 from .progress import DURATION, MAX_DURATION, RunClock, progress
-from .validation import (NO_VALIDATION, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional,
-                         Real, Seeds, validate_params)
+from .validation import (
+    NO_VALIDATION,
+    Array,
+    Bool,
+    Choice,
+    InstanceOf,
+    Integer,
+    InvalidParameterError,
+    Optional,
+    Real,
+    Seeds,
+    validate_params,
+)
 
 EVAL_CHUNK = 8192
+DEFAULTS = {"eta": 1e-3, "steps": 1000, "batch_size": 32, "optimizer": "adam"}
+"""The defaults every trainer shares (train_backprop, mgd.train): Adam at 1e-3 on minibatches of 32."""
 
 MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
 NETWORK = InstanceOf(MLP, OnDevice, example=lambda: MLP([2, 2, 1]))
@@ -62,6 +83,33 @@ def check_data(model, data):
 
 
 _TABLE = Array(2)
+
+
+class RunSeeds(Seeds):
+    """A trainer's ``seed``: one non-negative int (kept an int: one run, no seed axis where the result
+    has none) or a non-empty sequence of distinct ones (converted to a tuple)."""
+
+    def convert(self, value):
+        return int(value) if not Seeds.several(value) else super().convert(value)
+
+
+SEEDS = Optional(RunSeeds())
+"""The declared constraint of every trainer's ``seed`` (None: the model's seed)."""
+
+
+def _run_seeds(model, seed) -> tuple[list[int], bool]:
+    """The runs of a trainer's ``seed`` (checked by :data:`SEEDS`: None, an int, or a tuple of distinct
+    ints): ``(seeds, several)``; None means the model's own seed (``MLP(seed=...)``), one run."""
+    if seed is None:
+        return [int(model.seed)], False
+    if isinstance(seed, int):
+        return [seed], False
+    return list(seed), True
+
+
+def _streams(seeds, *names) -> list[list]:
+    """For each stream name, one Generator per seed: :func:`astrocore.backend.stream` ``(seed, name)``."""
+    return [[backend._stream(s, name) for s in seeds] for name in names]
 
 
 def _check_seed_memory(model, seeds, copies: int = 8) -> None:
@@ -249,16 +297,22 @@ INDEX_BLOCK = 1024
 
 
 @validate_params({"model": MODEL, "data": NO_VALIDATION, "eta": Real(0, closed="neither"), "steps": POSITIVE_INT,
-                  "batch_size": Optional(POSITIVE_INT), "optimizer": Choice(OPTIMIZERS), "seed": Seeds(),
+                  "batch_size": Optional(POSITIVE_INT), "optimizer": Choice(OPTIMIZERS), "seed": SEEDS,
                   "eval_every": Optional(POSITIVE_INT), "max_duration": DURATION})
-def train_backprop(model, data, *, eta: float = 1e-3, steps: int = 1000, batch_size: int | None = 32,
-                   optimizer: str = "adam", seed=0, eval_every: int | None = None,
+def train_backprop(model, data, *, eta: float = DEFAULTS["eta"], steps: int = DEFAULTS["steps"],
+                   batch_size: int | None = DEFAULTS["batch_size"], optimizer: str = DEFAULTS["optimizer"],
+                   seed=None, eval_every: int | None = None,
                    max_duration: float | None = MAX_DURATION) -> xr.Dataset:
     """Minibatch training with the backpropagation gradient: the reference for MGD.
 
     One step: draw the next minibatch, g = dC/dtheta by backprop, apply the
     optimiser. ``cost_evaluations`` counts forward passes (each with one
-    backward pass). Returns the same trajectory Dataset as :func:`astrocore.mgd.train`.
+    backward pass). Returns the same trajectory Dataset as :func:`astrocore.mgd.train`,
+    with the same conventions: ``seed`` an int or a list (default: the model's
+    seed), each run starting from :meth:`astrocore.nets.MLP.init_params` of its
+    seed and drawing its minibatches from its ``minibatches`` stream, so MGD and
+    backprop with the same seed start at the same parameters and see the same
+    samples in the same order.
 
     ``data`` is checked once (:func:`check_data`). A run estimated (after its
     first quarter second) to take longer than ``max_duration`` seconds (default
@@ -266,12 +320,12 @@ def train_backprop(model, data, *, eta: float = 1e-3, steps: int = 1000, batch_s
     the estimate is logged once, and a progress bar with its ETA runs on a
     terminal (:func:`progress`).
     """
-    seeds = list(seed)
+    seeds, _ = _run_seeds(model, seed)
     check_data(model, data)
     _check_seed_memory(model, seeds, copies=4)
     checkpoints = eval_steps(steps, eval_every, n_seeds=len(seeds))
     xp = backend.xp()
-    gens = [backend._rng(s) for s in seeds]
+    gens, = _streams(seeds, "minibatches")
     theta = xp.stack([model.init_params(seed=s) for s in seeds])
     opts = [Optimizer(optimizer, eta) for _ in seeds]
     stream = MinibatchStream(data.n_train, batch_size, gens)

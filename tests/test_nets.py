@@ -197,7 +197,7 @@ def test_the_sizes_constraint_refuses_what_it_generates():
     (lambda: metrics.nrmse(np.ones((5, 2)), np.where(np.eye(5, 2) > 0, np.nan, 1.0)), "truth must be finite"),
     (lambda: metrics.nrmse(np.ones((5, 2)), np.arange(10.0).reshape(5, 2), scale=np.ones(3)),
      r"scale of shape \(3,\) does not broadcast"),
-    (lambda: metrics.climate_distance(np.ones((5, 2)), np.ones((5, 2)), method="kl"), "method must be one of"),
+    (lambda: metrics.distribution_distance(np.ones((5, 2)), np.ones((5, 2)), method="kl"), "method must be one of"),
 ])
 def test_metrics_refuse_bad_input_naming_it(call, message):
     with pytest.raises(ValueError, match=message):

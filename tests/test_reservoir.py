@@ -417,15 +417,15 @@ def test_valid_prediction_time_and_nrmse():
     assert metrics.nrmse(truth + 0.3, truth, scale=scale) == pytest.approx(0.3)
 
 
-def test_climate_distance():
+def test_distribution_distance():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 2))
-    assert metrics.climate_distance(x, x) == 0.0
-    assert metrics.climate_distance(x + 1.0, x) == pytest.approx(1.0, rel=0.05)
-    assert metrics.climate_distance(x, x, method="spectrum") == 0.0
+    assert metrics.distribution_distance(x, x) == 0.0
+    assert metrics.distribution_distance(x + 1.0, x) == pytest.approx(1.0, rel=0.05)
+    assert metrics.distribution_distance(x, x, method="spectrum") == 0.0
     t = np.arange(1000)
     slow, fast = np.sin(0.05 * t)[:, None], np.sin(0.5 * t)[:, None]
-    assert 0.9 < metrics.climate_distance(slow, fast, method="spectrum") <= 1.0
+    assert 0.9 < metrics.distribution_distance(slow, fast, method="spectrum") <= 1.0
 
 
 # ---------------------------------------------------------------- declared validation (issue 10)

@@ -2,15 +2,18 @@
 
 The ideal model (None or the ``ideal`` preset) must give the same numbers as
 the plain reservoir, bit for bit; each effect is checked against its
-definition in astrocore.hardware.model.
+definition in astrocore.hardware (the parts of astrocore.hardware.effects, called at
+the reservoirs' hook points: program/setup/hold once per matrix, state every step,
+links once, phase every step, readout after the fit).
 """
 
 import numpy as np
 import pytest
 
-from astrocore.hardware import HardwareModel, quantize_between
-from astrocore.reservoir import ESN, RhythmicSharing
-from astrocore.reservoir.readout import quantize_readout
+from astrocore import backend
+from astrocore.hardware import Device, HardwareModel, ReservoirEffects, quantize_between
+from astrocore.nets import MLP
+from astrocore.reservoir import ESN, RhythmicSharing, RidgeReadout
 
 
 def inputs(t=300, d=3, seed=0):
@@ -132,8 +135,14 @@ def test_readout_weights_take_at_most_2_to_the_b_values(bits):
         assert np.unique(coef).size <= 2 ** bits
         assert np.abs(coef).max() == pytest.approx(np.abs(ref).max())
         c = np.abs(ref).max()
-        np.testing.assert_allclose(coef, quantize_between(ref, bits, -c, c), atol=1e-12)
-    same(quantize_readout(np.zeros((1, 3, 2)), 3), np.zeros((1, 3, 2)))
+        same(coef, quantize_between(ref, bits, -c, c))   # the one quantizer, bit for bit
+    same(ReservoirEffects(readout_bits=3).readout(np.zeros((1, 3, 2))), np.zeros((1, 3, 2)))
+    # a readout used on its own takes bits=, the same part
+    states, targets = np.random.default_rng(0).normal(size=(50, 2, 6)), np.random.default_rng(1).normal(size=(50, 2, 1))
+    same(RidgeReadout(bits=bits).fit(states, targets).coef_,
+         RidgeReadout(hardware=HardwareModel(readout_bits=bits)).fit(states, targets).coef_)
+    with pytest.raises(ValueError, match="give one"):
+        RidgeReadout(bits=3, hardware=HardwareModel(readout_bits=4))
 
 
 def test_modulation_noise_has_the_configured_relative_std():
@@ -237,3 +246,19 @@ def test_preset_names_and_bad_inputs():
         HardwareModel(phase_noise=-0.1)
     model = ESN(40, seed=0, hardware="rram")   # a preset runs
     assert np.isfinite(model.run(inputs(50)).states).all()
+
+
+def test_a_matrix_is_written_as_an_mlp_device_writes_and_holds_its_weights():
+    """The reservoir's one-time write calls the MLP device's hooks (program, setup, hold) on the
+    same part: with the device stream of the same seed and the matrix's own range, the numbers
+    are those of a one-chip Device whose cells were written once (stuck cells drawn after the write)."""
+    hw = HardwareModel(weight_bits=4, weight_clip=1.0, stochastic_rounding=True, programming_noise=0.05,
+                       programming_noise_type="additive", drift_nu=0.05, drift_time=10.0, stuck_at_zero=0.1)
+    w = np.random.default_rng(3).uniform(-0.8, 0.8, size=40)
+    written = hw.write_once(w, backend._device_stream(7, "recurrent", (0,)), 0.8)
+    device = Device(hw.replace(weight_clip=0.8, stuck_at_zero=0.0), MLP([39, 1]), seed=0)
+    device.gens[0] = device.chips.gens[0] = backend._device_stream(7, "recurrent", (0,))
+    held = device.read(device.program(w))          # no stuck cells drawn before the write
+    stuck = written == 0
+    assert 0 < stuck.sum() < 12
+    same(written[~stuck], held[~stuck])

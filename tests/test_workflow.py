@@ -1,7 +1,12 @@
-"""The workflow end to end (quick profile), its config validation, and the cluster profile."""
+"""The workflow end to end (quick profile), its config validation, the cluster profile, and the
+experiment registry the rules are generated from (config/experiments.yaml): parameters, sweeps,
+library dependencies, schema enums and report captions."""
 
 import ast
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +15,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from astrocore import config as workflow_config
 from astrocore import reference, store
+from astrocore.workflow import imports, parameter_names, registry
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ["mgd_parity", "mgd_gradient_quality", "mgd_vs_backprop", "mgd_sweep", "regime_detection",
-           "rhythmic_schematic", "rhythmic_multiregime", "reservoir_adaptation", "rhythmic_inference",
-           "smart_perturbations", "smart_gradient_quality", "smart_scaling", "smart_schematic",
-           "hardware_reservoir",
-           "hardware_mgd", "hardware_mgd_effects", "hardware_energy"]
+REGISTRY = registry.Registry.load(ROOT / "config" / "experiments.yaml")
+FIGURES = list(REGISTRY.figures())  # every figure the registry declares (figures/<name>.png, its table)
 TABLE_COLUMNS = {
     "mgd_vs_backprop": ["dataset", "method", "n_params", "seeds", "test_accuracy_mean", "test_accuracy_std",
                         "cost_evaluations", "wall_seconds"],
@@ -72,9 +76,16 @@ def test_quick_tables_hold_their_reference_and_a_moved_reference_fails(quick_dir
         assert (~result.within).sum() == 1, f"{name}: moving row {i} beyond its tolerance went unnoticed"
 
 
-@pytest.mark.parametrize("notebook", ["rhythmic_regimes_figures", "rhythmic_schematic_figures",
-                                      "rhythmic_multiregime_figures", "rhythmic_adaptation_figures",
-                                      "rhythmic_inference_figures", "hardware_reservoir_figures"])
+RESERVOIR_FIGURE_NOTEBOOKS = [r.notebook for r in REGISTRY.figure_rules() if "reference" in parameter_names(r.notebook)]
+
+
+def test_the_reservoir_figure_notebooks_are_the_ones_with_a_reference():
+    assert {Path(n).stem for n in RESERVOIR_FIGURE_NOTEBOOKS} == {
+        "rhythmic_regimes_figures", "rhythmic_schematic_figures", "rhythmic_multiregime_figures",
+        "rhythmic_adaptation_figures", "rhythmic_inference_figures", "hardware_reservoir_figures"}
+
+
+@pytest.mark.parametrize("notebook", RESERVOIR_FIGURE_NOTEBOOKS)
 def test_reservoir_figure_notebooks_check_their_tables(notebook):
     """Each notebook with chaotic numbers checks them against the quick reference when nbval runs it, and
     only cells whose numbers such a check covers skip nbval's text comparison."""
@@ -277,31 +288,428 @@ def _quick_config() -> dict:
     return config
 
 
-@pytest.mark.parametrize("notebook, block, swept", [
-    ("mgd_parity_run", "mgd_parity", {"bits", "modes"}),
-    ("mgd_gradient_run", "mgd_gradient", {"modes"}),
-    ("mgd_vs_backprop_run", "mgd_vs_backprop", {"datasets", "methods", "sizes"}),
-    ("mgd_sweep_run", "mgd_sweep", {"tau_theta", "eta", "target_accuracy"}),
-    ("rhythmic_regimes_run", "rhythmic_regimes", {"cases", "warmup", "transition", "std_window", "norm_window",
-                                                  "smooth_window", "persist"}),
-    ("rhythmic_systems_run", "rhythmic_systems", {"systems", "thomas", "lorenz"}),
-    ("rhythmic_adaptation_run", "rhythmic_adaptation", {"models"}),
-    ("rhythmic_inference_run", "rhythmic_inference", {"systems", "thomas", "lorenz"}),
-    ("smart_run", "smart_perturbations", {"datasets", "directions", "sizes", "eta", "evaluations", "target_accuracy",
-                                          "bp_margin"}),
-    ("smart_gradient_run", "smart_gradient", {"directions"}),
-    ("smart_scaling_run", "smart_scaling", {"widths", "directions"}),
-    ("hardware_reservoir_run", "hardware_reservoir", {"bits"}),
-    ("hardware_mgd_run", "hardware_mgd", {"weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets",
-                                               "preset_amplitudes"}),
-    ("hardware_mgd_deploy", "hardware_mgd", {"weight_bits", "noise", "noise_kind", "effects", "weight_clip", "presets",
-                                               "preset_amplitudes"}),
-    ("hardware_energy", "hardware_energy", set()),
-])
-def test_notebook_defaults_are_the_quick_profile(notebook, block, swept):
-    """A notebook run with its own defaults reproduces the quick workflow's point."""
-    params = _parameters(ROOT / "notebooks" / f"{notebook}.ipynb")
-    config = _quick_config()[block]
-    for key, value in config.items():
-        if key not in swept:
-            assert params[key] == value, f"{notebook}: {key} = {params[key]!r}, quick config {value!r}"
+def _point_of_defaults(rule, defaults: dict) -> dict | None:
+    """The sweep point a notebook run with its own defaults computes (None: a default that is no point)."""
+    point = {}
+    for axis in rule.sweep:
+        value = defaults.get(axis.wildcard)
+        if axis.hook or value is None:
+            return None
+        point[axis.wildcard] = axis.spell(value)
+    return point
+
+
+@pytest.mark.parametrize("rule", REGISTRY.runs(), ids=lambda r: r.name)
+def test_notebook_defaults_are_the_quick_profile(rule):
+    """A notebook run with its own defaults reproduces the quick workflow's point: every parameter the
+    rule takes from the config (by name, or derived from the point) has the quick config's value as
+    the notebook's default. Which parameters those are is the registry's, not a list kept here."""
+    defaults = _parameters(rule.notebook_path)
+    config = CONFIGS["quick"]  # merged as snakemake merges it (nested blocks key by key)
+    point = _point_of_defaults(rule, defaults)
+    derived = point is not None
+    if point is None:  # e.g. hardware_mgd_run (the point is a HardwareModel): the config's own first point
+        point = rule.points(config)[0]
+    inputs = {name: REGISTRY.read_files(rule, name, config, point) for name, _ in rule.reads}
+    sources = rule.sources(config, point, inputs, "out.nc")
+    compared = {**sources["config"], **({k: v for k, v in sources["derive"].items()
+                                         if not isinstance(dict(rule.derive)[k], dict)} if derived else {})}
+    assert compared
+    for key, value in compared.items():
+        assert defaults[key] == value, f"{rule.notebook}: {key} = {defaults[key]!r}, quick config {value!r}"
+
+
+# ---------------------------------------------------------------------------------------- the registry
+CONFIGS = {name: workflow_config.check_files(ROOT / "config" / f"{name}.yaml") for name in ("default", "quick")}
+
+
+@pytest.mark.parametrize("profile", CONFIGS)
+def test_the_registry_holds_for_both_profiles(profile):
+    """Every registered notebook exists, every rule it reads is registered, and for every point of the
+    profile every parameter of the notebook has a source (Registry.check, which the Snakefile runs)."""
+    REGISTRY.check(CONFIGS[profile])
+
+
+@pytest.mark.parametrize("profile", CONFIGS)
+@pytest.mark.parametrize("rule", list(REGISTRY.rules.values()), ids=lambda r: r.name)
+def test_every_job_passes_every_parameter_of_its_notebook(rule, profile):
+    """What papermill passes is the notebook's parameters cell, name for name, for every point: so the
+    notebook's run_config hashes the full configuration and no value falls back to the notebook's quick
+    default in a default-profile run. Names listed as not_parameters are defects of the notebook."""
+    config = CONFIGS[profile]
+    names = set(parameter_names(rule.notebook))
+    assert set(rule.not_parameters) <= names
+    points = rule.points(config)
+    assert points
+    for point in points:
+        inputs = {name: REGISTRY.read_files(rule, name, config, point) for name, _ in rule.reads}
+        parameters = REGISTRY.job_parameters(rule, config, point, inputs, "data/out.nc")
+        assert set(parameters) == names - set(rule.not_parameters), (rule.name, point)
+        assert all(v is not None for k, v in parameters.items() if k in registry.PATHS or k == "out")
+
+
+def test_the_only_name_in_a_parameters_cell_that_is_no_parameter_is_listed():
+    """not_parameters: a name the notebook's parameters cell defines but the workflow cannot pass (a
+    helper of a default value). Each one must go from its notebook; this test names them."""
+    listed = {r.name: set(r.not_parameters) for r in REGISTRY.rules.values() if r.not_parameters}
+    assert listed == {"hardware_mgd_deploy": {"grid"}} or listed == {}, listed
+
+
+@pytest.mark.parametrize("profile", CONFIGS)
+def test_every_config_key_reaches_a_notebook(profile):
+    """No dead key: each key of each experiment's block is passed by name to one of its notebooks, swept,
+    derived or looked up (so the schema, the config and the notebooks cannot drift apart unnoticed)."""
+    config = CONFIGS[profile]
+    used = {name: set() for name in REGISTRY.experiments}
+    for rule in REGISTRY.rules.values():
+        block = config[rule.experiment]
+        used[rule.experiment] |= {a.over.split(".")[0] for a in rule.sweep if a.over and not a.over.startswith("config.")}
+        used[rule.experiment] |= {d.split(".")[0] for _, d in rule.derive if isinstance(d, str) and "{" not in d[:1]}
+        used[rule.experiment] |= {key for a in rule.sweep if a.hook for key in registry.HOOK_KEYS[a.hook]}
+        used[rule.experiment] |= {key for _, d in rule.derive if isinstance(d, dict) for key in registry.HOOK_KEYS[d["hook"]]}
+        for axis in rule.sweep:  # a sub-block named by a wildcard ({system}): every name the axis allows
+            if any(path.startswith(f"{{{axis.wildcard}}}") for path in rule.lookup + tuple(
+                    d for _, d in rule.derive if isinstance(d, str)) + tuple(a.over or "" for a in rule.sweep)):
+                used[rule.experiment] |= set(axis.names)
+        for point in rule.points(config):
+            inputs = {name: REGISTRY.read_files(rule, name, config, point) for name, _ in rule.reads}
+            sources = rule.sources(config, point, inputs, "out.nc")
+            used[rule.experiment] |= set(sources["config"]) & set(block)
+            used[rule.experiment] |= {registry._fill(path, point).split(".")[0]
+                                      for path in rule.lookup + tuple(d for _, d in rule.derive if isinstance(d, str))}
+    for experiment, keys in used.items():
+        assert set(config[experiment]) <= keys, f"{experiment}: no notebook takes {set(config[experiment]) - keys}"
+    assert set(config) - {"reference"} == set(REGISTRY.experiments)
+
+
+def test_the_registry_declares_each_output_once_and_the_paths_follow_it():
+    outputs = [path for rule in REGISTRY.rules.values() for path in rule.outputs]
+    assert len(outputs) == len(set(outputs))
+    rule = REGISTRY.rules["mgd_parity_run"]
+    assert rule.outputs == ["data/mgd_parity/bits-{bits}_mode-{mode}.nc"]
+    assert rule.log == "logs/mgd_parity_run/bits-{bits}_mode-{mode}.ipynb"
+    assert REGISTRY.rules["mgd_gradient_figure"].outputs == registry.figure_files("mgd_gradient_quality")
+    assert REGISTRY.rules["mgd_gradient_figure"].log == "logs/mgd_gradient_figure.ipynb"
+    quick = CONFIGS["quick"]
+    assert REGISTRY.rules["mgd_sweep_run"].files(quick) == [
+        f"data/mgd_sweep/tau_theta-{t}_eta-{e}.nc" for t in (1, 10) for e in ("0.001", "0.003")]
+    assert REGISTRY.rules["rhythmic_systems_context"].files(quick) == [
+        f"data/rhythmic_systems/system-thomas_context-{c}.nc" for c in ("0.18", "0.22", "0.29")]
+    assert REGISTRY.read_files(REGISTRY.rules["rhythmic_schematic_figure"], "inputs", quick, {}) == [
+        "data/rhythmic_regimes/case-authors.nc"]
+
+
+def test_a_registry_error_names_the_rule_and_the_parameter(tmp_path):
+    data = yaml.safe_load((ROOT / "config" / "experiments.yaml").read_text())
+    del data["mgd_sweep"]["runs"]["mgd_sweep_run"]["sweep"]["eta"]  # eta now comes from the block: a list
+    data["mgd_sweep"]["runs"]["mgd_sweep_run"]["point"] = "tau_theta-{tau_theta}"
+    data["smart_gradient"]["runs"]["smart_gradient_run"]["derive"] = {"nonsense": "batch"}
+    broken = registry.Registry(data, REGISTRY.schema, "broken.yaml")
+    with pytest.raises(registry.RegistryError) as err:
+        broken.check(CONFIGS["quick"])
+    assert "rule smart_gradient_run: notebooks/smart_gradient_run.ipynb has no parameter nonsense" in str(err.value)
+    data = yaml.safe_load((ROOT / "config" / "experiments.yaml").read_text())
+    data["mgd_parity"]["runs"]["mgd_parity_run"]["sweep"]["colour"] = "colours"
+    with pytest.raises(registry.RegistryError, match="sweep 'colour' over 'colours'"):
+        registry.Registry(data, REGISTRY.schema)
+    with pytest.raises(registry.RegistryError, match="mgd_parity.runs.mgd_parity_run: Additional properties"):
+        registry.Registry({"mgd_parity": {"runs": {"mgd_parity_run": {"swep": {}}}}}, REGISTRY.schema)
+
+
+def test_a_notebook_parameter_without_a_source_stops_the_registry_check():
+    config = {**CONFIGS["quick"], "mgd_parity": {k: v for k, v in CONFIGS["quick"]["mgd_parity"].items()
+                                                  if k != "eval_every"}}
+    with pytest.raises(registry.RegistryError, match=r"rule mgd_parity_run: the parameter\(s\) eval_every"):
+        REGISTRY.check(config)
+
+
+@pytest.mark.parametrize("profile", CONFIGS)
+def test_every_wildcard_constraint_refuses_a_shell_command(profile):
+    """Each wildcard of each generated rule is constrained (an integer, a number, a schema name or a
+    config point), and no constraint matches a value holding a shell command."""
+    config = CONFIGS[profile]
+    for rule in REGISTRY.rules.values():
+        constraints = REGISTRY.constraints(rule, config)
+        for path in rule.outputs:
+            for wildcard in re.findall(r"\{(\w+)\}", path):
+                assert wildcard in constraints, (rule.name, wildcard)
+        for wildcard, pattern in constraints.items():
+            for point in rule.points(config):
+                assert re.fullmatch(pattern, point[wildcard]), (rule.name, point)
+            for hostile in ("code$(touch INJECTED)", "1;touch INJECTED", "`touch INJECTED`", "a b", "x'y"):
+                assert not re.fullmatch(pattern, hostile), (rule.name, wildcard, hostile)
+
+
+def test_hardware_mgd_points_are_hardware_models():
+    """The registry's hardware_mgd points (its one computed sweep) are HardwareModels the library builds,
+    and every effect the schema allows sets fields of HardwareModel."""
+    from astrocore.hardware import HardwareModel, model_from  # noqa: PLC0415
+
+    fields = set(HardwareModel().flat())
+    for config in CONFIGS.values():
+        block = config["hardware_mgd"]
+        points = registry.hardware_mgd_points(block, config)
+        deployed = registry.hardware_mgd_deployed(block, config, {})
+        assert len(points) == len(deployed) - len(block["presets"]) + len(block["presets"]) * len(
+            block["preset_amplitudes"])
+        for point in [*points.values(), *deployed]:
+            model_from(point["hardware"])
+    effects = REGISTRY.schema["properties"]["hardware_mgd"]["properties"]["effects"]["properties"]
+    for effect in effects:
+        assert set(registry._hardware_effect_model(effect, 1)) <= fields, effect
+    for kind, names in registry.NOISE_KINDS.items():
+        assert set(names) <= fields, kind
+
+
+# ---------------------------------------------------------------------------------------- schema enums
+def _enums(node, path=()):
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _enums(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _enums(value, (*path, i))
+
+
+def _constant(dotted: str):
+    import importlib  # noqa: PLC0415
+
+    module, _, name = dotted.rpartition(".")
+    value = getattr(importlib.import_module(module), name)
+    return list(value.keys() if isinstance(value, dict) else value)
+
+
+def test_schema_enums_come_from_the_library():
+    """Every list of names in config/schema.yaml equals the library constant(s) it names (x-library),
+    less x-except, plus x-also: a name added to or removed from the library shows here."""
+    enums = list(_enums(REGISTRY.schema))
+    assert len(enums) >= 15
+    for path, node in enums:
+        assert "x-library" in node, f"{'.'.join(map(str, path))}: an enum without x-library (its library constant)"
+        sources = node["x-library"] if isinstance(node["x-library"], list) else [node["x-library"]]
+        library = [name for source in sources for name in _constant(source)]
+        assert set(node.get("x-except", [])) <= set(library), path
+        expected = (set(library) - set(node.get("x-except", []))) | set(node.get("x-also", []))
+        assert set(node["enum"]) - {None} == expected, f"{'.'.join(map(str, path))}: {node['enum']} against {expected}"
+
+
+def test_mgd_modes_in_the_schema_are_the_library_s():
+    from astrocore import mgd  # noqa: PLC0415
+
+    assert REGISTRY.schema["definitions"]["mode"]["enum"] == list(mgd.MULTIPLEXING)
+
+
+# ---------------------------------------------------------------------------------------- library modules
+def _package(tmp_path: Path) -> Path:
+    """A checkout with a small astrocore: a notebook imports a; a imports .b lazily; c is imported by nothing."""
+    pkg = tmp_path / "astrocore"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""root"""\n')
+    (pkg / "a.py").write_text("import numpy\n\ndef f():\n    from .sub import b\n    return b\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "b.py").write_text("from .. import d\nfrom ..sub import e as _e\n")
+    for name in ("c", "d"):
+        (pkg / f"{name}.py").write_text("")
+    (pkg / "sub" / "e.py").write_text("")
+    notebook = tmp_path / "notebooks" / "n.ipynb"
+    notebook.parent.mkdir()
+    cells = [{"cell_type": "code", "metadata": {}, "source": ["%matplotlib inline\n", "!ls\n", "from astrocore import a\n"]},
+             {"cell_type": "markdown", "metadata": {}, "source": "import astrocore.c"}]
+    notebook.write_text(json.dumps({"cells": cells}))
+    return notebook
+
+
+def test_a_notebook_depends_on_the_modules_it_imports_transitively(tmp_path):
+    notebook = _package(tmp_path)
+    found = imports.notebook_modules(notebook, root=tmp_path)
+    assert list(found) == ["astrocore", "astrocore.a", "astrocore.d", "astrocore.sub", "astrocore.sub.b",
+                           "astrocore.sub.e"]
+    assert all(path.is_file() for path in found.values())
+    assert "astrocore.c" not in found  # imported in a markdown cell only
+
+
+def test_every_rule_depends_on_the_library_modules_of_its_notebook():
+    """The rules take the library modules as inputs; the MGD trainer reaches no reservoir rule and the
+    reservoir kernels reach no MGD rule; no notebook depends on the workflow's own machinery."""
+    reservoir = str(ROOT / "astrocore" / "reservoir" / "esn.py")
+    mgd = str(imports.module_file("astrocore.mgd"))
+    for rule in REGISTRY.rules.values():
+        files = rule.library(ROOT)
+        assert str(ROOT / "astrocore" / "__init__.py") in files
+        assert not any("workflow/registry" in f or "workflow/imports" in f for f in files), rule.name
+        if rule.name in ("rhythmic_regimes_run", "rhythmic_adaptation_run", "rhythmic_inference_run",
+                         "hardware_reservoir_run"):
+            assert reservoir in files and mgd not in files, rule.name
+        if rule.experiment.startswith(("mgd_", "smart_")) and rule.kind == "run":
+            assert mgd in files and reservoir not in files, rule.name
+
+
+def _dry_run_jobs(checkout: Path, *args) -> set[str]:
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--rerun-triggers", "mtime", "--cores", "1",
+                             "--configfile", "config/quick.yaml", *args], cwd=checkout, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    if "Nothing to be done" in result.stdout + result.stderr:
+        return set()
+    stats = (result.stdout + result.stderr).split("Job stats:", 1)[1].split("total", 1)[0]
+    return {line.split()[0] for line in stats.splitlines()[3:] if line.strip()} - {"all"}
+
+
+@pytest.fixture(scope="module")
+def finished_checkout(tmp_path_factory):
+    """A copy of the checkout whose quick-profile outputs all exist and are newer than every input (made
+    with touch: no job runs), so a dry run says what an edit makes out of date."""
+    checkout = tmp_path_factory.mktemp("checkout")
+    for name in ("Snakefile",):
+        shutil.copy2(ROOT / name, checkout / name)
+    for name in ("rules", "config", "astrocore", "notebooks"):
+        shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    stamp = max(p.stat().st_mtime for p in checkout.rglob("*") if p.is_file()) + 10
+    config = CONFIGS["quick"]
+    for rule in REGISTRY.rules.values():
+        for path in rule.files(config):
+            (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+            (checkout / path).touch()
+            os.utime(checkout / path, (stamp, stamp))
+    return checkout, stamp
+
+
+def _touch(path: Path, stamp: float):
+    os.utime(path, (stamp, stamp))
+
+
+def test_editing_a_kernel_makes_exactly_the_results_that_use_it_out_of_date(finished_checkout):
+    """Touch astrocore/reservoir/esn.py: the reservoir runs and their figures are out of date, no MGD or
+    smart-perturbation job. Touch the MGD trainer: the reverse. Touch the workflow's registry code or
+    a module no notebook imports: nothing."""
+    checkout, stamp = finished_checkout
+    assert _dry_run_jobs(checkout) == set()
+    esn = checkout / "astrocore" / "reservoir" / "esn.py"
+    _touch(esn, stamp + 20)
+    stale = _dry_run_jobs(checkout)
+    _touch(esn, stamp - 5)
+    assert {"rhythmic_regimes_run", "rhythmic_adaptation_run", "rhythmic_inference_run", "hardware_reservoir_run",
+            "rhythmic_regimes_figure", "rhythmic_adaptation_figure", "hardware_reservoir_figure"} <= stale
+    assert not any(name.startswith(("mgd_", "smart_", "hardware_mgd", "hardware_energy")) for name in stale), stale
+    for name in stale:  # and each of them for a reason: its notebook imports esn, or reads what such a run wrote
+        rule = REGISTRY.rules[name]
+        assert str(ROOT / "astrocore/reservoir/esn.py") in rule.library(ROOT) or rule.kind == "figure", name
+
+    trainer = Path(str(imports.module_file("astrocore.mgd", checkout)))
+    _touch(trainer, stamp + 20)
+    stale = _dry_run_jobs(checkout)
+    _touch(trainer, stamp - 5)
+    assert {"mgd_parity_run", "mgd_sweep_run", "smart_run", "hardware_mgd_run", "mgd_parity_figure"} <= stale
+    assert not any(name.startswith("rhythmic_") or name.startswith("hardware_reservoir") for name in stale), stale
+
+    for unused in ("astrocore/workflow/registry.py", "astrocore/bench/__init__.py", "astrocore/config.py"):
+        _touch(checkout / unused, stamp + 20)
+        assert _dry_run_jobs(checkout) == set(), unused
+        _touch(checkout / unused, stamp - 5)
+
+
+# ---------------------------------------------------------------------------------------- report captions
+@pytest.mark.parametrize("rule", REGISTRY.figure_rules(), ids=lambda r: r.name)
+def test_every_figure_has_a_caption_from_its_notebook(rule):
+    """The caption of a figure in `snakemake --report` is its notebook's question and verdict, in
+    reStructuredText that docutils renders without a warning."""
+    from docutils.core import publish_parts  # noqa: PLC0415
+
+    question, verdict = registry.question_and_verdict(rule.notebook_path)
+    title = question.splitlines()[0].lstrip("# ").strip()
+    text = registry.caption(rule.notebook_path)
+    assert title and text.startswith("**") and title[:20] in text
+    cells = json.loads(rule.notebook_path.read_text())["cells"]
+    has_verdict = any(c["cell_type"] == "markdown" and re.match(r"#+\s*Verdict", "".join(c["source"]).strip())
+                      for c in cells)
+    assert bool(verdict) == has_verdict, "a Verdict heading with no prose after it"
+    assert ("**Verdict**" in text) == has_verdict
+    html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
+    assert "system-message" not in html and len(html) > 100
+
+
+def test_caption_extraction_and_markdown():
+    notebook = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Does it work?\n\n*Question:* is $R$ above $0.5$x, see `f()`?"},
+        {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None},
+        {"cell_type": "markdown", "metadata": {}, "source": "## Verdict (quick)\n\nIt **does**: [paper](https://x.org)."},
+        {"cell_type": "code", "metadata": {}, "source": "print(x)", "outputs": [], "execution_count": None},
+        {"cell_type": "markdown", "metadata": {}, "source": "More verdict."},
+        {"cell_type": "markdown", "metadata": {}, "source": "## Appendix\n\nnot the verdict"}]}
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"astrocore-caption-{os.getpid()}.ipynb"
+    path.write_text(json.dumps(notebook))
+    try:
+        question, verdict = registry.question_and_verdict(path)
+        text = registry.caption(path)
+    finally:
+        path.unlink()
+    assert question.startswith("# Does it work?") and "Appendix" not in verdict
+    assert verdict == "*quick*\n\nIt **does**: [paper](https://x.org).\n\nMore verdict."
+    assert ":math:`R`" in text and ":math:`0.5`\\ x" in text and "``f()``" in text
+    assert "`paper <https://x.org>`__" in text and text.startswith("**Does it work?**")
+
+
+@pytest.fixture(scope="module")
+def workflow_rules():
+    """The rules snakemake builds from the Snakefile (quick profile), through its API: no job runs."""
+    from snakemake.api import SnakemakeApi  # noqa: PLC0415
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings  # noqa: PLC0415
+
+    with SnakemakeApi(OutputSettings(quiet=None)) as api:
+        workflow = api.workflow(snakefile=ROOT / "Snakefile", workdir=ROOT,
+                                config_settings=ConfigSettings(configfiles=[ROOT / "config" / "quick.yaml"]),
+                                resource_settings=ResourceSettings(cores=1), storage_settings=StorageSettings())
+        return {rule.name: rule for rule in workflow._workflow.rules}
+
+
+def test_every_figure_output_is_marked_for_the_report(workflow_rules):
+    """Each figure rule's PNG figures and CSV tables carry report() with the caption template and the
+    figure's name, so `snakemake --report report.zip` bundles each with its caption and provenance."""
+    from snakemake.io import is_flagged  # noqa: PLC0415
+
+    for rule in REGISTRY.figure_rules():
+        outputs = {str(f): f for f in workflow_rules[rule.name].output}
+        assert set(outputs) == set(rule.outputs)
+        for path, f in outputs.items():
+            marked = is_flagged(f, "report")
+            assert marked == path.endswith((".png", ".csv")), (rule.name, path)
+            if marked:
+                assert str(f.flags["report"].caption).endswith("rules/caption.rst")
+                assert f.flags["report"].category == rule.experiment
+    assert (ROOT / "rules" / "caption.rst").read_text().strip() == "{{ snakemake.params.caption }}"
+
+
+def test_the_generated_rules_are_the_registry_s(workflow_rules):
+    """snakemake's rules are the registry's rules (plus the hand-written opt-in ones and `all`), with the
+    registry's outputs, logs, resources and library inputs."""
+    generated = set(workflow_rules) - {"all", "fashion", "fashion_mnist", "benchmarks", "bench", "bench_mgd_batch"}
+    assert generated == set(REGISTRY.rules)
+    for name in generated:
+        rule, spec = workflow_rules[name], REGISTRY.rules[name]
+        assert [re.sub(r"\{(\w+),[^{}]*\}", r"{\1}", str(f)) for f in rule.output] == spec.outputs
+        assert [re.sub(r"\{(\w+),[^{}]*\}", r"{\1}", str(f)) for f in rule.log] == [spec.log]
+        assert rule.resources["runtime"] == dict(spec.resources)["runtime"]
+        assert set(spec.library(ROOT)) <= {str(f) for f in rule.input}
+        assert rule.shellcmd == "{params.cmd} {log:q}"
+
+
+@pytest.mark.workflow
+def test_the_report_bundles_figures_with_their_captions(tmp_path):
+    """Two figure notebooks that need no data run for real, then `snakemake --report`: each figure is in
+    the report with its notebook's question as caption."""
+    targets = ["figures/smart_schematic.png", "figures/hardware_energy.png"]
+    config = ["--configfile", str(ROOT / "config" / "quick.yaml")]
+    run = snakemake(*targets, "--cores", "1", *config, cwd=tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    # the report of these targets (of everything, `snakemake --report report.zip`, once every figure exists)
+    report = snakemake("--report", str(tmp_path / "report.zip"), *targets, *config, cwd=tmp_path)
+    assert report.returncode == 0, (report.stdout + report.stderr)[-3000:]
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(tmp_path / "report.zip") as bundle:
+        names = bundle.namelist()
+        text = "".join(bundle.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
+    assert any(n.endswith("smart_schematic.png") for n in names)
+    assert "The tripartite synapse" in text and "Energy per inference" in text

@@ -1,8 +1,14 @@
-"""Forecast scores of the reservoir-adaptation runs as tables: one row per forecast, then mean and spread.
+"""Forecast scores of the reservoir-adaptation runs, and their tables: one row per forecast, then mean and spread.
 
-A run file of ``rhythmic_adaptation_run.ipynb`` holds, per variant, seed,
-context and initial condition, the valid prediction time (``vpt``, in the
-context's ``vpt_units``) and the climate distance of one closed-loop forecast.
+:func:`score_forecasts` scores closed-loop forecasts against the truth: the
+valid prediction time (:func:`astrocore.metrics.valid_prediction_time`) and,
+on the second half of the horizon, the climate distance and its terms
+(:mod:`astrocore.analysis.climate`) and the distribution distance
+(:func:`astrocore.metrics.distribution_distance`). A run file of
+``rhythmic_adaptation_run.ipynb`` holds these per variant, seed, context and
+initial condition (``vpt`` in the context's ``vpt_units``); the functions
+below turn them into the tables of ``figures/tables/reservoir_adaptation*``
+and ``rhythmic_multiregime``.
 """
 
 from __future__ import annotations
@@ -11,10 +17,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from astrocore.validation import AnyOf, Bool, InstanceOf, InvalidParameterError, Optional, Real, validate_params
+from astrocore import metrics
+from astrocore.analysis import climate
+from astrocore.validation import (AnyOf, Array, Bool, InstanceOf, InvalidParameterError, Optional, Real,
+                                  validate_params)
 
 UNITS = {"lyapunov_times": "Lyapunov times", "time_units": "time units"}
 PARAM = {"thomas": "b", "lorenz": "rho"}
+SYSTEMS = tuple(PARAM)
+"""The systems in the order the figures show them."""
+MODELS = ("rhythmic_sharing", "esn", "parameter_aware_esn", "reservoirpy_esn")
+"""The models of the adaptation experiment, in the order the figures show them."""
+RHYTHMIC = "rhythmic_sharing"
+VARIANTS = ("authors", "tuned", "tuned_sweep")
+"""Rhythmic Sharing's variants (the other models have one, ``tuned``)."""
+SCORES = ("vpt", "amplitude_error", "period_error", "type_pred", "type_true", "climate_distance",
+          "distribution_distance")
+"""What :func:`score_forecasts` returns, one value per forecast."""
 
 #: What :func:`long_form` and :func:`horizon_fraction` read from each run file.
 RUN_VARIABLES = ("vpt", "climate_distance", "vpt_units", "trained")
@@ -119,3 +138,161 @@ def horizon_fraction(forecasts: pd.DataFrame, runs) -> np.ndarray:
         raise InvalidParameterError(f"forecasts has (system, context) rows {missing[:5]} that none of the runs "
                                     "holds")
     return forecasts.vpt.to_numpy() / np.array([cap[s, c] for s, c in zip(forecasts.system, forecasts.context)])
+
+
+_POSITIVE = Real(0, closed="neither")
+
+
+@validate_params({"prediction": Array(3, finite=False), "truth": Array(3), "dt": _POSITIVE,
+                  "lyapunov_exponent": _POSITIVE, "scale": Array(1)})
+def score_forecasts(prediction, truth, *, dt: float, lyapunov_exponent: float = 1.0, scale) -> dict:
+    """Scores of closed-loop forecasts ``prediction`` against ``truth``, both ``(horizon, batch, coord)``.
+
+    Returns one array per name of :data:`SCORES`, one value per batch column:
+    ``vpt`` (valid prediction time, threshold 0.4 of ``scale``, times
+    ``lyapunov_exponent``: in Lyapunov times for a chaotic context, in time units
+    with the default 1); on the second half of the horizon (the long-run
+    climate), the climate distance and its terms (:func:`climate.climate_terms`)
+    and the Wasserstein ``distribution_distance`` of the marginals.
+    """
+    if prediction.shape != truth.shape or truth.shape[0] < 6:
+        raise InvalidParameterError(f"prediction and truth must have one shape (horizon >= 6, batch, coord), got "
+                                    f"{tuple(prediction.shape)} and {tuple(truth.shape)}")
+    if scale.shape[0] != truth.shape[-1]:
+        raise InvalidParameterError(f"scale must hold one value per coordinate ({truth.shape[-1]}), got "
+                                    f"{scale.shape[0]}")
+    vpt = metrics.valid_prediction_time(prediction, truth, dt, lyapunov_exponent, scale=scale)
+    half = slice(prediction.shape[0] // 2, None)
+    p2, t2 = prediction[half], truth[half]
+    terms = climate.climate_terms(p2, t2, scale, dt)
+    return dict(vpt=vpt, **terms, distribution_distance=metrics.distribution_distance(p2, t2, scale=scale))
+
+
+@validate_params({"runs": _RUNS})
+def present(runs) -> tuple[list, list]:
+    """The models (:data:`MODELS` order) and systems (:data:`SYSTEMS` order) that ``runs`` hold."""
+    _check_runs(runs, variables=(), coords=())
+    return ([m for m in MODELS if m in {r.attrs["model"] for r in runs}],
+            [s for s in SYSTEMS if s in {r.attrs["system"] for r in runs}])
+
+
+@validate_params({"model": InstanceOf(str, example=lambda: "esn"), "variant": InstanceOf(str, example=lambda: "tuned")})
+def entry_name(model: str, variant: str) -> str:
+    """``model``, or ``rhythmic_sharing: <variant>`` for Rhythmic Sharing (whose variants are all shown)."""
+    return model if model != RHYTHMIC else f"{RHYTHMIC}: {variant}"
+
+
+@validate_params({"runs": _RUNS, "selected_first": Bool()})
+def every_variant(runs, *, selected_first: bool = True) -> pd.DataFrame:
+    """:func:`long_form` of every variant of every run, with an ``entry`` column (:func:`entry_name`).
+
+    Row order (which the tables keep): ``selected_first``: each run's selected
+    variant, in run order, then the other variants; otherwise the models other
+    than Rhythmic Sharing first, then every variant of each Rhythmic Sharing run.
+    """
+    _check_runs(runs, attrs=RUN_ATTRS + ("selected_variant",))
+    selected = long_form(runs)
+    if selected_first:
+        parts = [selected, *(long_form([r], variant=str(v)) for r in runs for v in r.variant.values
+                             if str(v) != r.attrs["selected_variant"])]
+    else:
+        parts = [selected[selected.model != RHYTHMIC], *(long_form([r], variant=str(v)) for r in runs
+                                                         if r.attrs["model"] == RHYTHMIC for v in r.variant.values)]
+    out = pd.concat(parts, ignore_index=True)
+    out["entry"] = [entry_name(m, v) for m, v in zip(out.model, out.variant)]
+    return out
+
+
+@validate_params({"table": _FRAME, "runs": _RUNS})
+def selected_flags(table: pd.DataFrame, runs) -> list[bool]:
+    """Per row of ``table`` (columns system, model, variant): whether validation selected that variant."""
+    _columns("table", ["system", "model", "variant"], table)
+    _check_runs(runs, attrs=RUN_ATTRS + ("selected_variant",), variables=(), coords=())
+    selected = {(r.attrs["system"], r.attrs["model"]): str(r.attrs["selected_variant"]) for r in runs}
+    missing = sorted({(s, m) for s, m in zip(table.system, table.model)} - set(selected))
+    if missing:
+        raise InvalidParameterError(f"table has (system, model) rows {missing[:5]} that none of the runs holds")
+    return [v == selected[s, m] for s, m, v in zip(table.system, table.model, table.variant)]
+
+
+@validate_params({"entries": _FRAME, "runs": _RUNS})
+def variants_table(entries: pd.DataFrame, runs) -> pd.DataFrame:
+    """Per (system, model, variant) and trained or unseen contexts: VPT as a fraction of the horizon
+    (:func:`horizon_fraction`) and climate distance, mean and std over forecasts, with the variant's
+    hyperparameters (the authors' set for ``authors``, the selected set otherwise), validation score and how
+    often the authors' steering criterion was met."""
+    _columns("entries", ["system", "model", "variant", "trained", "seed", "vpt", "climate_distance"], entries)
+    _check_runs(runs, attrs=RUN_ATTRS + ("selected_variant", "selected_config"),
+                variables=("config_value", "variant_score", "steering_converged"), coords=("variant", "hyper"))
+    scored = entries.assign(vpt_fraction=horizon_fraction(entries, runs),
+                            contexts=np.where(entries.trained, "trained", "unseen"))
+    table = (scored.groupby(["system", "model", "variant", "contexts"], sort=False)
+             .agg(seeds=("seed", "nunique"), forecasts=("vpt", "size"), vpt_fraction_mean=("vpt_fraction", "mean"),
+                  vpt_fraction_std=("vpt_fraction", "std"), climate_distance_mean=("climate_distance", "mean"),
+                  climate_distance_std=("climate_distance", "std"))
+             .fillna({"vpt_fraction_std": 0.0, "climate_distance_std": 0.0}).reset_index())
+    about = []
+    for r in runs:
+        for v in r.variant.values:
+            sel_cfg = r.config_value.isel(config=0 if str(v) == "authors" else int(r.attrs["selected_config"]))
+            about.append(dict(system=r.attrs["system"], model=r.attrs["model"], variant=str(v),
+                              selected=str(v) == r.attrs["selected_variant"],
+                              validation_score=float(r.variant_score.sel(variant=v)),
+                              steering_criterion_met=float(r.steering_converged.sel(variant=v).mean()),
+                              **{h: float(sel_cfg.sel(hyper=h)) for h in r.hyper.values}))
+    return table.merge(pd.DataFrame(about), on=["system", "model", "variant"])
+
+
+@validate_params({"entries": _FRAME, "runs": _RUNS})
+def trained_and_unseen(entries: pd.DataFrame, runs) -> pd.DataFrame:
+    """Per (system, trained, entry): mean VPT as a fraction of the horizon and mean climate distance."""
+    _columns("entries", ["system", "trained", "entry", "climate_distance"], entries)
+    scored = entries.assign(vpt_fraction=horizon_fraction(entries, runs))
+    return scored.groupby(["system", "trained", "entry"]).agg(
+        vpt_fraction=("vpt_fraction", "mean"), climate_distance=("climate_distance", "mean")).reset_index()
+
+
+@validate_params({"means": _FRAME})
+def unseen_headline(means: pd.DataFrame) -> str:
+    """One line per system of :func:`trained_and_unseen`'s ``means``: the entry with the longest forecasts on
+    unseen contexts, the best Rhythmic Sharing variant, and the entry with the closest climate."""
+    _columns("means", ["system", "trained", "entry", "vpt_fraction", "climate_distance"], means)
+    lines = []
+    for system in [s for s in SYSTEMS if s in set(means.system)]:
+        every = means[(means.system == system) & ~means.trained].set_index("entry")
+        if every.empty:
+            continue
+        rs = every[every.index.str.startswith(RHYTHMIC)].vpt_fraction
+        lines.append(f"{system}, unseen contexts: longest forecasts {every.vpt_fraction.idxmax()} "
+                     f"({every.vpt_fraction.max():.3f} of the horizon)"
+                     + (f", best rhythmic_sharing variant {rs.max():.3f}" if len(rs) else "")
+                     + f"; closest climate: {every.climate_distance.idxmin()} ({every.climate_distance.min():.2f})")
+    return "\n".join(lines)
+
+
+@validate_params({"table": _FRAME, "model": InstanceOf(str, example=lambda: RHYTHMIC),
+                  "baseline": InstanceOf(str, example=lambda: "esn"), "z": _POSITIVE})
+def best_variant_against(table: pd.DataFrame, model: str = RHYTHMIC, baseline: str = "esn", z: float = 2.0):
+    """``model``'s best variant (longest mean VPT) per (system, context) of a :func:`summarize` table, against
+    ``baseline``.
+
+    Returns ``(best, base, longer, shorter)``: the best variant's rows and the
+    baseline's, both indexed by (system, context) with a ``vpt_sem`` column (the
+    standard error over forecasts), and the number of regimes where the best
+    variant's mean VPT is longer (shorter) than the baseline's by more than ``z``
+    standard errors of the difference.
+    """
+    _columns("table", ["system", "context", "model", "variant", "forecasts", "vpt_mean", "vpt_std"], table)
+    sem = table.assign(vpt_sem=table.vpt_std / np.sqrt(table.forecasts))
+    best = (sem[sem.model == model].sort_values("vpt_mean", kind="stable")
+            .groupby(["system", "context"], sort=False).last())
+    rivals = sem[sem.model == baseline].set_index(["system", "context"])
+    missing = [k for k in best.index if k not in rivals.index]
+    if best.empty or missing:
+        raise InvalidParameterError(f"table must hold rows of model {model!r} and of baseline {baseline!r} for the "
+                                    f"same (system, context); {baseline!r} lacks {missing[:5]}"
+                                    if missing else f"table has no rows of model {model!r}")
+    base = rivals.loc[best.index]
+    margin = z * np.sqrt(best.vpt_sem ** 2 + base.vpt_sem ** 2)
+    return (best, base, int((best.vpt_mean - base.vpt_mean > margin).sum()),
+            int((base.vpt_mean - best.vpt_mean > margin).sum()))

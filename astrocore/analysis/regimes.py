@@ -5,7 +5,7 @@ only) and cross-fitted in its one learned parameter: the series is cut in
 two halves at ``split``, the detector is fitted on the scored steps of one
 half and labels the other, so no step is labelled by a rule fitted on it.
 This is the regime detector behind ``figures/regime_detection.png`` and the
-regime accuracy of ``figures/hardware_reservoir.png``. Unlike clustering,
+regime accuracy of ``figures/hardware_reservoir.png`` (:func:`regime_accuracy`). Unlike clustering,
 it cannot land on a partition unrelated to the regimes (k-means on
 ``(R, <Phi>)`` did, for one seed of four, at chance).
 
@@ -18,8 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+import pandas as pd
+
 from astrocore import backend
 from astrocore.validation import Array, Constraint, InstanceOf, Integer, InvalidParameterError, validate_params
+
+METHODS = ("R threshold", "(R, <Phi>) classifier", "input-norm baseline", "input-std baseline",
+           "mean-activity baseline")
+"""The detectors of :func:`detector_statistics`, synchrony first."""
+SYNCHRONY, BASELINES = METHODS[:2], METHODS[2:]
 
 
 class _Flags(Constraint):
@@ -194,8 +201,9 @@ def synchrony_features(order_R, mean_phase, window: int) -> np.ndarray:
 
 @validate_params({"order_R": Array(1), "mean_phase": Array(1), "regime": _Labels(), "warmup": Integer(0),
                   "transition": Integer(0), "window": Integer(1)})
-def synchrony_accuracy(order_R, mean_phase, regime, *, warmup: int, transition: int, window: int) -> float:
-    """Accuracy of the cross-fitted (R, <Phi>) classifier outside transitions (one run: 1-d R and <Phi>)."""
+def regime_accuracy(order_R, mean_phase, regime, *, warmup: int, transition: int, window: int) -> float:
+    """The regime accuracy: accuracy of the cross-fitted (R, <Phi>) classifier outside transitions (one run: 1-d R
+    and <Phi>)."""
     _same_length(order_R=order_R, mean_phase=mean_phase, regime=regime)
     _check_warmup(warmup, regime.size)
     scored = np.arange(regime.size) >= warmup
@@ -266,3 +274,63 @@ def score_detectors(statistics: dict, regime, *, warmup: int, transition: int, p
                              accuracy_outside_transitions=float((pred == y)[outside].mean()),
                              detection_delay=float(np.median(detection_delays(pred, y, warmup, persist)))))
     return rows, labels
+
+
+@validate_params({"regime": _Labels()})
+def regime_spans(regime) -> list[tuple[int, int]]:
+    """The ``(first, last)`` steps of every stretch labelled 1 (the last step clipped to the series' end)."""
+    edges = np.flatnonzero(np.diff(np.r_[0, regime, 0]))
+    return [(int(a), int(min(e, regime.size - 1))) for a, e in zip(edges[::2], edges[1::2])]
+
+
+@validate_params({"table": InstanceOf(pd.DataFrame, example=lambda: pd.DataFrame(
+    {"system": ["thomas"] * 5, "method": list(METHODS), "accuracy_all_steps_mean": [0.5] * 5,
+     "accuracy_all_steps_std": [0.0] * 5}))})
+def best_detectors(table: pd.DataFrame) -> pd.DataFrame:
+    """Per system of a regime-detection table (one graph): the best synchrony detector's accuracy over all steps
+    (mean, std over seeds, method) and the best baseline's (mean, method)."""
+    missing = [c for c in ("system", "method", "accuracy_all_steps_mean", "accuracy_all_steps_std")
+               if c not in table.columns]
+    if missing:
+        raise InvalidParameterError(f"table lacks column(s) {missing}; it has {list(table.columns)}")
+    rows = []
+    for system, part in table.groupby("system", sort=False):
+        r = part.set_index("method")
+        absent = [m for m in METHODS if m not in r.index]
+        if absent or r.index.duplicated().any():
+            raise InvalidParameterError(f"table must hold each method of {METHODS} once per system; {system!r} "
+                                        f"lacks {absent} or repeats one (select one graph)")
+        sync, base = r.loc[list(SYNCHRONY), "accuracy_all_steps_mean"], r.loc[list(BASELINES),
+                                                                             "accuracy_all_steps_mean"]
+        best = sync.idxmax()
+        rows.append(dict(system=system, synchrony=sync.max(), synchrony_std=r.loc[best, "accuracy_all_steps_std"],
+                         synchrony_method=best, baseline=base.max(), baseline_method=base.idxmax()))
+    return pd.DataFrame(rows).set_index("system")
+
+
+@validate_params({"runs": InstanceOf(dict, example=dict), "std_window": Integer(1), "norm_window": Integer(1),
+                  "smooth_window": Integer(1), "warmup": Integer(0), "transition": Integer(0), "persist": Integer(1)})
+def score_runs(runs: dict, *, std_window: int, norm_window: int, smooth_window: int, warmup: int, transition: int,
+               persist: int):
+    """Every detector of :func:`detector_statistics` scored (:func:`score_detectors`) on every astrocyte graph of
+    every regime run (``rhythmic_regimes_run.ipynb`` files, keyed by case).
+
+    Returns ``(statistics, per_seed)``: the per-step statistics keyed by
+    ``(case, graph)``, and one row per (system, graph, method, seed index), the
+    system being ``thomas`` for the authors' case and ``thomas_<case>`` otherwise.
+    """
+    statistics, per_seed = {}, []
+    for case, ds in runs.items():
+        missing = [v for v in ("truth", "regime", "order_R", "mean_phase", "mean_activity") if v not in ds.variables]
+        if missing:
+            raise InvalidParameterError(f"runs[{case!r}] lacks {missing} of a rhythmic_regimes_run file")
+        system = "thomas" if case == "authors" else f"thomas_{case}"
+        for graph in map(str, ds.graph.values):
+            statistics[case, graph] = detector_statistics(
+                ds.truth.values, ds.order_R.sel(graph=graph).values, ds.mean_phase.sel(graph=graph).values,
+                ds.mean_activity.sel(graph=graph).values, std_window=std_window, norm_window=norm_window,
+                smooth_window=smooth_window)
+            rows, _ = score_detectors(statistics[case, graph], ds.regime.values, warmup=warmup,
+                                      transition=transition, persist=persist)
+            per_seed += [dict(row, system=system, graph=graph) for row in rows]
+    return statistics, pd.DataFrame(per_seed)

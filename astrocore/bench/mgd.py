@@ -55,7 +55,7 @@ def measure(sizes, dtype, K, batch=100, repeats=15, seed=0):
     counter = iter(range(1 << 62))
 
     def step():
-        g = mgd.estimate_gradient(model, theta, X, Y, mode="code", n_perturbations=K,
+        g = mgd.estimate_gradient(model, theta, X, Y, direction="code", n_perturbations=K,
                                   amplitude=1e-3, seed=next(counter))
         theta.__isub__(1e-9 * g)
 

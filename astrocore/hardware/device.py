@@ -1,12 +1,26 @@
-"""A simulated chip holding an MLP: the random draws of a :class:`HardwareModel`.
+"""A simulated chip holding an MLP: the hook points where the hardware parts act.
 
-One :class:`Device` stands for ``S`` chips, one per training seed, each with
-its own random stream (derived from the seed, separate from the trainer's, so
-switching effects on or off never shifts the trainer's draws). Per chip it
-draws once: stuck cells and each neuron's activation variation; at every
-write (:meth:`Device.program`) a fresh programming error for the cells whose
-stored level changed; at every use (:meth:`Device.read`, :meth:`Device.adc`,
-:meth:`Device.measure`) fresh read, output and cost-measurement noise.
+One :class:`Device` stands for ``S`` chips, one per run seed, each with its
+own random stream (the run's ``device`` stream, :func:`astrocore.backend.device_stream`,
+apart from the trainer's, so switching effects on or off never shifts the
+trainer's draws). It calls the parts of its
+:class:`~astrocore.hardware.HardwareModel` (:mod:`astrocore.hardware.effects`)
+at its hook points:
+
+=============================== ===============================================================
+Device method                   hooks (parts, in the model's field order)
+=============================== ===============================================================
+``Device(...)``                 ``setup``: stuck cells, each neuron's variation (once per chip)
+:meth:`Device.program`          ``program``: stored levels, programming error of changed cells
+:meth:`Device.read`             ``hold`` then ``read``: programming error, drift, stuck cells,
+                                fresh read noise
+:meth:`Device.dac`,             ``dac``, ``adc``: every layer's inputs and pre-activations
+:meth:`Device.adc`
+:meth:`Device.activate`         ``pre_activation``, ``f``, ``post_activation``
+:meth:`Device.measure`          ``measure``: every cost MGD measures
+:meth:`Device.update`           ``update`` then ``program``: every parameter update
+:meth:`Device.quantize_perturbations` ``perturbation``: MGD's perturbations
+=============================== ===============================================================
 
 Arrays with a leading seed axis (``theta`` (S, ..., N), pre-activations
 (S, ..., n)) use chip ``s`` for row ``s``; with ``S = 1`` any shape works.
@@ -22,20 +36,17 @@ import numpy as np
 from .. import backend
 from ..nets import MLP, _activate, check_memory_estimate
 from ..validation import Array, InstanceOf, InvalidParameterError, Seed, Seeds, validate_params
-from .model import HARDWARE, HardwareModel, _as_model, _drift_factor, _quantize_between, apply_stuck
+from .effects import HOOKS, Chips
+from .model import HARDWARE, HardwareModel, _as_model
 
-HARDWARE_STREAM = 0x48574152  # "HWAR": the device's stream, apart from the trainer's
 MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
 
 
 @validate_params({"seed": Seed()})
 def stream_seed(seed: int) -> int:
-    """The seed of the device stream of run ``seed`` (independent of ``rng(seed)``)."""
-    return _stream_seed(seed)
-
-
-def _stream_seed(seed: int) -> int:
-    return int(np.random.SeedSequence([seed, HARDWARE_STREAM]).generate_state(1)[0])
+    """The seed of the device stream of run ``seed`` (independent of ``rng(seed)``;
+    :func:`astrocore.backend.stream_seed` ``(seed, "device")``)."""
+    return backend._stream_seed(seed, "device")
 
 
 class Device:
@@ -45,58 +56,29 @@ class Device:
     ----------
     hardware : HardwareModel or preset name
     model : astrocore.nets.MLP
-    seeds : int or list of int
-        One chip per seed (distinct non-negative ints); its draws come from :func:`stream_seed`.
+    seed : int or list of int
+        One chip per seed (distinct non-negative ints), as :func:`astrocore.mgd.train`'s
+        ``seed``; chip ``s`` draws from the device stream of seed ``s``.
     """
 
-    @validate_params({"hardware": HARDWARE, "model": MODEL, "seeds": Seeds()})
-    def __init__(self, hardware, model, seeds):
+    @validate_params({"hardware": HARDWARE, "model": MODEL, "seed": Seeds()})
+    def __init__(self, hardware, model, *, seed=0):
         hw = _as_model(hardware) or HardwareModel(name="ideal")
-        seeds = list(seeds)
-        check_memory_estimate("seeds", seeds, 4 * len(seeds) * model.n_params * np.dtype(model.dtype).itemsize,
+        seeds = list(seed)
+        check_memory_estimate("seed", seeds, 4 * len(seeds) * model.n_params * np.dtype(model.dtype).itemsize,
                               f"stored levels, programming errors and stuck cells of {len(seeds)} chip(s) of "
                               f"{model.n_params} parameters")
-        xp = backend.xp()
         self.hw, self.model, self.seeds = hw, model, seeds
-        self.gens = [backend._rng(_stream_seed(s)) for s in seeds]
-        self.n_chips, N = len(seeds), model.n_params
-        codes = np.stack([hw.stuck_codes(N, g) for g in self.gens])
-        self.stuck = xp.asarray(codes) if codes.any() else None
-        self.variation = None
-        if hw.activation_offset or hw.activation_slope or hw.activation_gain:
-            widths = model.sizes[1:]
-            draws = [[g.standard_normal((3, n)) for n in widths] for g in self.gens]
-            scale = xp.asarray([hw.activation_offset, hw.activation_slope, hw.activation_gain])[:, None]
-            self.variation = [xp.stack([d[index] for d in draws]) * scale[None]
-                              for index in range(len(widths))]  # per layer (S, 3, n)
-        self.drift = _drift_factor(hw.drift_time, hw.drift_nu, hw.drift_t0) if hw.drift_nu else None
-        self._stored = None     # (S, N) levels as last written
-        self._error = None      # (S, N) standard-normal programming error of each cell
+        self.gens = [backend._device_stream(s) for s in seeds]
+        self.n_chips = len(seeds)
+        self.chips = Chips(self.gens, hardware=hw, clip=hw.weight_clip, n_cells=model.n_params,
+                           widths=model.sizes[1:])
+        self.hooks = {hook: hw.at(hook) for hook in HOOKS}
+        for part in self.hooks["setup"]:
+            part.setup(self.chips)
 
     def __repr__(self):
         return f"Device({self.hw.name!r}, chips={self.n_chips}, model={self.model!r})"
-
-    # -- per-chip helpers ---------------------------------------------------------------
-    def _rows(self, arr, ndim: int):
-        """Per-chip array (S, n) shaped to broadcast against an array of ``ndim`` dims."""
-        if self.n_chips == 1:
-            return arr[0]
-        return arr.reshape(arr.shape[0], *(1,) * (ndim - arr.ndim), *arr.shape[1:])
-
-    def _per_chip(self, draw, shape, dtype=None):
-        """Fresh ``draw(gen, shape)`` numbers: row ``s`` from chip ``s``'s stream (any shape for one chip)."""
-        xp = backend.xp()
-        if self.n_chips == 1:
-            out = draw(self.gens[0], shape)
-        elif shape[0] != self.n_chips:
-            raise ValueError(f"an array for {self.n_chips} chips needs a leading axis of {self.n_chips}, "
-                             f"got shape {tuple(shape)}")
-        else:
-            out = xp.stack([draw(g, shape[1:]) for g in self.gens])
-        return out if dtype is None else out.astype(dtype, copy=False)
-
-    def _normal(self, shape, dtype):
-        return self._per_chip(lambda g, size: g.standard_normal(size), shape, dtype)
 
     def _as_chips(self, theta):
         xp = backend.xp()
@@ -121,91 +103,54 @@ class Device:
 
     def _program(self, theta):
         """:meth:`program` without validation (the trainer's update path)."""
-        xp = backend.xp()
-        rows = self._as_chips(theta)
-        hw = self.hw
-        if hw.stochastic_rounding and hw.weight_bits is not None:
-            stored = xp.stack([hw.store(rows[s], gen=g) for s, g in enumerate(self.gens)])
-        else:
-            stored = hw.store(rows)
-        if hw.programming_noise:
-            fresh = self._normal(rows.shape, rows.dtype)
-            if self._error is None:
-                self._error = fresh
-            else:
-                self._error = xp.where(stored != self._stored, fresh, self._error)
-        self._stored = xp.array(stored, copy=True)
-        return stored.reshape(xp.asarray(theta).shape)
+        stored = self._as_chips(theta)
+        for part in self.hooks["program"]:
+            stored = part.program(stored, self.chips)
+        return stored.reshape(backend.xp().asarray(theta).shape)
 
     def update(self, old, new) -> None:
         """Apply the update ``new - old`` through the device, in place on ``new`` (S, N).
 
-        ``delta <- delta (1 + update_noise e)``, rounded to multiples of
-        ``update_step`` (stochastically when ``stochastic_rounding``), then
-        ``old + delta`` is written with :meth:`program`.
+        ``delta = new - old`` goes through the ``update`` hooks (update noise,
+        granularity), then ``old + delta`` is written with :meth:`program`.
         """
-        xp = backend.xp()
-        hw = self.hw
         delta = new - old
-        if hw.update_noise:
-            delta = delta * (1.0 + hw.update_noise * self._normal(delta.shape, delta.dtype))
-        if hw.update_step is not None:
-            units = delta / hw.update_step
-            if hw.stochastic_rounding:
-                units = xp.floor(units + self._per_chip(lambda g, size: g.random(size), units.shape))
-            else:
-                units = xp.rint(units)
-            delta = units * hw.update_step
+        for part in self.hooks["update"]:
+            delta = part.update(delta, self.chips)
         new[...] = self._program(old + delta)
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, theta):
-        """The weights a forward pass sees: stored values with their programming
-        error, drift, stuck cells and fresh read noise. ``theta`` (..., N) may
-        carry perturbations on top of the stored levels."""
-        xp = backend.xp()
-        hw = self.hw
-        w = xp.asarray(theta)
-        if hw.programming_noise and self._error is not None:
-            e = self._rows(self._error, w.ndim).astype(w.dtype, copy=False)
-            if hw.programming_noise_type == "proportional":
-                w = w * (1.0 + hw.programming_noise * e)
-            else:
-                w = w + (hw.programming_noise * hw.weight_clip) * e
-        if self.drift is not None:
-            w = w * self.drift
-        if self.stuck is not None:
-            w = apply_stuck(w, self._rows(self.stuck, w.ndim), hw.weight_clip)
-        if hw.read_noise:
-            e = self._normal(w.shape, w.dtype)
-            w = w * (1.0 + hw.read_noise * e) if hw.read_noise_type == "proportional" else \
-                w + (hw.read_noise * hw.weight_clip) * e
+        """The weights a forward pass sees: the stored values as the cells hold them
+        (programming error, drift, stuck cells) with fresh read noise. ``theta``
+        (..., N) may carry perturbations on top of the stored levels."""
+        w = backend.xp().asarray(theta)
+        for part in self.hooks["hold"]:
+            w = part.hold(w, self.chips)
+        for part in self.hooks["read"]:
+            w = part.read(w, self.chips)
         return w
 
     def dac(self, x):
         """Inputs of a crossbar through the DAC (identity without ``dac_bits``)."""
-        hw = self.hw
-        if hw.dac_bits is None:
-            return x
-        return _quantize_between(x, hw.dac_bits, -hw.dac_range, hw.dac_range)
+        for part in self.hooks["dac"]:
+            x = part.dac(x, self.chips)
+        return x
 
     def adc(self, z):
         """Pre-activations read out: output noise, then the ADC."""
-        hw = self.hw
-        if hw.output_noise:
-            z = z + (hw.output_noise * hw.adc_range) * self._normal(z.shape, z.dtype)
-        if hw.adc_bits is not None:
-            z = _quantize_between(z, hw.adc_bits, -hw.adc_range, hw.adc_range)
+        for part in self.hooks["adc"]:
+            z = part.adc(z, self.chips)
         return z
 
     def activate(self, name: str, z, layer: int):
         """``(1 + A_j) f((1 + S_j)(z - O_j))`` with this chip's neuron variation."""
-        xp = backend.xp()
-        if self.variation is None:
-            return _activate(name, z, xp)
-        v = self._rows(self.variation[layer], z.ndim + 1).astype(z.dtype, copy=False)
-        offset, slope, gain = v[..., 0, :], v[..., 1, :], v[..., 2, :]
-        return (1.0 + gain) * _activate(name, (1.0 + slope) * (z - offset), xp)
+        for part in self.hooks["pre_activation"]:
+            z = part.pre_activation(z, layer, self.chips)
+        h = _activate(name, z, backend.xp())
+        for part in self.hooks["post_activation"]:
+            h = part.post_activation(h, layer, self.chips)
+        return h
 
     def measure(self, costs):
         """Costs as measured: plus ``cost_noise``, through the cost ADC over [0, cost_range].
@@ -213,25 +158,25 @@ class Device:
         ``costs`` has the chips on its leading axis (or any shape for one
         chip); NumPy input gives NumPy output.
         """
-        hw = self.hw
-        if not hw.cost_noise and hw.cost_bits is None:
+        parts = self.hooks["measure"]
+        if not parts:
             return costs
         host = isinstance(costs, np.ndarray)
-        xp = backend.xp()
-        c = xp.asarray(costs)
-        if hw.cost_noise:
-            c = c + hw.cost_noise * self._normal(c.shape, c.dtype)
-        if hw.cost_bits is not None:
-            c = _quantize_between(c, hw.cost_bits, 0.0, hw.cost_range)
+        c = backend.xp().asarray(costs)
+        for part in parts:
+            c = part.measure(c, self.chips)
         return backend.to_host(c) if host else c
+
+    @property
+    def alters_perturbations(self) -> bool:
+        """Whether :meth:`quantize_perturbations` changes anything (a part acts at ``perturbation``)."""
+        return bool(self.hooks["perturbation"])
 
     def quantize_perturbations(self, delta):
         """Perturbations through the DAC, full scale at their largest magnitude."""
-        xp = backend.xp()
-        if self.hw.dac_bits is None:
-            return delta
-        peak = float(xp.max(xp.abs(delta)))
-        return delta if peak == 0 else _quantize_between(delta, self.hw.dac_bits, -peak, peak)
+        for part in self.hooks["perturbation"]:
+            delta = part.perturbation(delta, self.chips)
+        return delta
 
     def bind(self, model=None):
         """``model`` (default: the device's) with forward/loss/predict on this device."""

@@ -58,7 +58,8 @@ from dataclasses import dataclass, field, fields
 
 from ..nets import SIZES
 from ..validation import Bool, Choice, InstanceOf, Integer, Real, validate_params
-from .model import _IDEAL, BITS, HARDWARE, HardwareModel, _as_model
+from .model import _IDEAL, HARDWARE, HardwareModel, _as_model
+from .quantizer import BITS
 
 METHODS = ("mgd", "backprop")
 TECHNOLOGIES = ("fp32", "int8", "pcm", "rram")
@@ -172,9 +173,10 @@ def technology(hardware) -> str:
     everything else, the ideal model included, is the ``fp32`` reference.
     """
     hw = _model(hardware)
-    if hw.programming_noise or hw.read_noise or hw.drift_nu or hw.output_noise or hw.stuck_fraction:
-        return "pcm" if hw.drift_nu else "rram"
-    if hw.weight_bits is not None and hw.weight_bits <= 8:
+    w = hw.weights
+    if w.programming_noise or w.read_noise or w.drift_nu or hw.converters.output_noise or w.stuck_fraction:
+        return "pcm" if w.drift_nu else "rram"
+    if w.weight_bits is not None and w.weight_bits <= 8:
         return "int8"
     return "fp32"
 

@@ -16,21 +16,25 @@ seeds gives one reservoir per seed, stepped together as one block-diagonal
 sparse product.
 
 Hardware (``hardware=``, a :class:`astrocore.hardware.HardwareModel` or preset
-name; None or ``"ideal"`` takes exactly the ideal code path):
+name; None or ``"ideal"`` takes exactly the ideal code path). The reservoir calls
+the model's parts (:mod:`astrocore.hardware.effects`) at its hook points:
 
-- ``W`` (its CSR ``data``) and ``W_in`` are written once at construction with
-  :meth:`HardwareModel.program_values` (stored levels, programming noise,
-  drift, stuck cells), ``clip`` being each matrix's largest magnitude (a
-  crossbar maps its conductance range onto the weight range; the model's own
-  ``weight_clip`` is not used here). Read noise is *not* applied to the
-  reservoirs: their weights are the programmed values at every step.
-- ``state_bits``: node states quantized over [-1, 1] after every node update.
-- ``readout_bits``: readout weights quantized over ``[-max|W_out|, max|W_out|]``
-  (per readout) after the ridge fit.
+- ``program``, ``setup``, ``hold``: ``W`` (its CSR ``data``) and ``W_in`` are
+  written once at construction (:meth:`HardwareModel.write_once`: stored
+  levels, programming noise, drift, stuck cells), ``clip`` being each
+  matrix's largest magnitude (a crossbar maps its conductance range onto the
+  weight range; the model's own ``weight_clip`` is not used here). The
+  per-read hook (``read``: read noise) is *not* applied to the reservoirs:
+  their weights are the programmed values at every step.
+- ``state``: node states after every node update (``state_bits``: rounded
+  over [-1, 1]).
+- ``readout``: readout weights after the ridge fit (``readout_bits``: rounded
+  over ``[-max|W_out|, max|W_out|]`` per readout).
 
-Every draw comes from the device stream of the reservoir's seed
-(:func:`astrocore.hardware.stream_seed`), split per structure
-(:func:`hardware_rng`), never from the global RNG.
+Every draw comes from the device stream of the reservoir's seed, split per
+structure (:func:`astrocore.backend.device_stream`: ``recurrent``, ``input``,
+and in :mod:`~astrocore.reservoir.rhythmic` ``modulation``, ``phase``), never
+from the global RNG.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..hardware import as_model, stream_seed
-from ..validation import (Bool, Choice, Integer, InvalidParameterError, Optional, Real, Seed, check_memory,
+from ..hardware import as_model
+from ..validation import (Bool, Choice, Integer, InvalidParameterError, Optional, Real, check_memory,
                           memory_budget, validate_params)
 from . import topology
 from ._constraints import (HARDWARE, SERIES, STATE, IndexList, SeedOrSeeds, check_state, plan_bytes,
@@ -47,32 +51,6 @@ from ._constraints import (HARDWARE, SERIES, STATE, IndexList, SeedOrSeeds, chec
 from ._kernels import spmv_acc, to_device_csr
 from .readout import FEATURES, RidgeReadout, make_features, n_features
 from .results import ReservoirDivergenceError, ReservoirRun, ReservoirState
-
-#: Sub-streams of a reservoir's device stream, one per hardware draw.
-HARDWARE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4}
-
-
-@validate_params({"seed": Seed(), "stream": Choice(tuple(HARDWARE_STREAMS)), "column": Integer(0)})
-def hardware_rng(seed: int, stream: str, column: int = 0) -> np.random.Generator:
-    """The host generator of one hardware draw of reservoir ``seed`` (``column``: a replica index)."""
-    return np.random.default_rng([stream_seed(int(seed)), HARDWARE_STREAMS[stream], int(column)])
-
-
-def quantize_states(x, bits: int) -> None:
-    """Round node states ``x`` in place onto ``2^bits`` levels over [-1, 1] (the same
-    numbers as ``quantize_between(x, bits, -1, 1)``).
-
-    A step kernel (called every step): not validated; ``bits`` comes from a
-    validated :class:`~astrocore.hardware.HardwareModel`."""
-    xp = backend.xp()
-    step = 2.0 / ((1 << bits) - 1)
-    xp.clip(x, -1.0, 1.0, out=x)
-    x += 1.0
-    x /= step
-    xp.rint(x, out=x)
-    x *= step
-    x -= 1.0
-
 
 class _Plan:
     """Device arrays and kernels of one batch (built once per batch layout, cached).
@@ -100,7 +78,7 @@ class _Plan:
         self.W_in = xp.asarray(model.W_in_[col_seeds[0]] if shared else model.W_in_[list(col_seeds)])
         self.bias = model.bias
         self.leak = model.leak
-        self.state_bits = None if model.hardware is None else model.hardware.state_bits
+        self.state_hooks = () if model.hardware is None else model.hardware.at("state")
 
     def step(self, prev, d, x, t: int) -> None:
         """``x = l prev + (1 - l) tanh(W prev + d)``; ``d`` (the input drive) is overwritten."""
@@ -113,8 +91,8 @@ class _Plan:
             d *= 1.0 - self.leak
             xp.multiply(prev, self.leak, out=x)
             x += d
-        if self.state_bits is not None:
-            quantize_states(x, self.state_bits)
+        for part in self.state_hooks:
+            part.state(x)
 
     def run_chunk(self, drive, tgt, prev, t0: int):
         """Advance over the rows of ``drive`` (consumed), node states into the rows of ``tgt``."""
@@ -252,8 +230,7 @@ class ESN:
         self.seed = list(self.seeds_) if self._several else self.seeds_[0]
         self.n_reservoirs = len(self.seeds_)
         self._check_structure_memory()
-        self.readout_ = RidgeReadout(self.ridge, self.features, readout_bias,
-                                     bits=None if self.hardware is None else self.hardware.readout_bits)
+        self.readout_ = RidgeReadout(self.ridge, self.features, readout_bias, hardware=self.hardware)
         self.W_ = [topology.recurrent_matrix(
             self.n_nodes, self.degree, self.spectral_radius, topology.host_rng(s, "recurrent"),
             self_loops=self.self_loops, arpack_rng=topology.host_rng(s, "arpack")) for s in self.seeds_]
@@ -317,16 +294,15 @@ class ESN:
         self._plans.clear()
 
     def _programs_weights(self) -> bool:
-        return self.hardware is not None and not self.hardware.weights_ideal
+        hw = self.hardware
+        return hw is not None and bool(hw.at("program") or hw.at("hold"))
 
     def _program(self, w: np.ndarray, seed: int, stream: str) -> np.ndarray:
         """``w`` written once to the device: clip = its largest magnitude."""
         clip = float(np.abs(w).max()) if w.size else 0.0
         if clip == 0.0:
             return w.copy()
-        out = self.hardware.program_values(np.asarray(w, dtype=float).ravel(), hardware_rng(seed, stream),
-                                           clip=clip)
-        return np.asarray(backend.to_host(out), dtype=float).reshape(w.shape)
+        return self.hardware.write_once(w, backend._device_stream(seed, stream, (0,)), clip)
 
     def _col_seeds(self, batch: int) -> tuple:
         return tuple(range(batch)) if self.n_reservoirs > 1 else (0,) * batch
@@ -429,7 +405,7 @@ class ESN:
         rec = xp.empty((t_total, plan.width)) if record else None
         buf = None if record else xp.empty((min(self.chunk, t_total), plan.width))
         spmv, tanh = plan.spmv, xp.tanh
-        fast = type(plan) is _Plan and self.leak == 0.0 and plan.state_bits is None
+        fast = type(plan) is _Plan and self.leak == 0.0 and not plan.state_hooks
         prev = x0
         with _progress(t_total, "teacher-forced run") as bar:
             for c0 in range(0, t_total, self.chunk):

@@ -15,8 +15,10 @@ Batches: with states ``(T, B, N)`` one readout per column is fitted (``coef_``
 of shape ``(B, n_features, n_outputs)``), or one shared readout over all
 columns' rows with ``pool=True`` (``coef_`` of shape ``(1, ...)``).
 
-Hardware: with ``bits`` the fitted weights of each readout are quantized onto
-``2^bits`` uniform levels over ``[-max|W|, max|W|]`` (:func:`quantize_readout`).
+Hardware: the fitted weights go through the ``readout`` hook of the
+``hardware`` model's parts (:mod:`astrocore.hardware.effects`; ``readout_bits``:
+each readout rounded onto ``2^bits`` uniform levels over ``[-max|W|, max|W|]``);
+``bits`` is the same rounding for a readout used on its own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import numpy as np
 import scipy.linalg
 
 from .. import backend
+from ..hardware import ReservoirEffects, as_model
 from ..validation import Array, Bool, Choice, Integer, InvalidParameterError, Optional, Real, validate_params
+from ._constraints import HARDWARE
 
 FEATURES = ("states", "states_squares")
 
@@ -59,17 +63,6 @@ def solve_ridge(feats: np.ndarray, targets: np.ndarray, ridge: float, bias: bool
         return scipy.linalg.lstsq(gram, rhs)[0]
 
 
-@validate_params({"coef": Array(ndim=None), "bits": Integer(1, 32)})
-def quantize_readout(coef: np.ndarray, bits: int) -> np.ndarray:
-    """Weights ``(B, n_features, d)`` rounded per readout ``b`` onto ``2^bits`` levels over
-    ``[-c_b, c_b]``, ``c_b = max |coef[b]|`` (a readout of zeros stays zero)."""
-    coef = np.asarray(coef, dtype=float)
-    peak = np.abs(coef).max(axis=tuple(range(1, coef.ndim)), keepdims=True)
-    c = np.where(peak > 0, peak, 1.0)
-    step = 2.0 * c / ((1 << bits) - 1)
-    return np.where(peak > 0, -c + step * np.rint((np.clip(coef, -c, c) + c) / step), 0.0)
-
-
 class RidgeReadout:
     """Linear readout ``y = f(n) W`` fitted by ridge regression.
 
@@ -81,17 +74,28 @@ class RidgeReadout:
     bias : bool (True or False)
         Append a constant feature (not penalised).
     bits : int in [1, 32] or None
-        Quantize the fitted weights (hardware ``readout_bits``); None: float64.
+        Quantize the fitted weights (as hardware ``readout_bits``); None: float64.
+    hardware : HardwareModel, preset name or None
+        The device the readout runs on: its parts' ``readout`` hook acts on the
+        fitted weights (an ESN passes its own). Not together with ``bits`` when
+        the model sets ``readout_bits``.
     """
 
     @validate_params({"ridge": Real(0), "features": Choice(FEATURES), "bias": Bool(),
-                      "bits": Optional(Integer(1, 32))})
+                      "bits": Optional(Integer(1, 32)), "hardware": HARDWARE})
     def __init__(self, ridge: float = 1e-6, features: str = "states", bias: bool = False,
-                 bits: int | None = None):
+                 bits: int | None = None, hardware=None):
         self.ridge = ridge
         self.features = features
         self.bias = bias
         self.bits = bits
+        self.hardware = as_model(hardware)
+        self._hooks = () if self.hardware is None else self.hardware.at("readout")
+        if bits is not None:
+            if self.hardware is not None and self.hardware.readout_bits is not None:
+                raise InvalidParameterError(f"bits={bits} and hardware with readout_bits="
+                                            f"{self.hardware.readout_bits}: give one")
+            self._hooks += (ReservoirEffects(readout_bits=bits),)
         self.coef_ = None
 
     @validate_params({"states": Array(3), "targets": Array(3), "mask": Optional(Array(1, nonempty=False)),
@@ -122,8 +126,8 @@ class RidgeReadout:
         else:
             coef = np.stack([solve_ridge(feats[:, b], targets[:, b], self.ridge, self.bias)
                              for b in range(feats.shape[1])])
-        if self.bits is not None:
-            coef = quantize_readout(coef, self.bits)
+        for part in self._hooks:
+            coef = part.readout(coef)
         self.coef_ = coef
         self._coef_dev = backend.asarray(coef)
         return self

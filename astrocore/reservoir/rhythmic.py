@@ -68,19 +68,21 @@ formulas); ``sin(Psi - phi) = (F_im cos phi - F_re sin phi) / |F|`` with
 modulated weights are written into the CSR ``data`` array in place; the link
 activation is one sparse product with the link-node incidence matrix.
 
-Hardware (``hardware=``; the ESN's effects, :mod:`astrocore.reservoir.esn`, plus):
+Hardware (``hardware=``; the ESN's hook points, :mod:`astrocore.reservoir.esn`, plus
+two of the links; every part of the model acting there is applied, in order):
 
-- ``modulation_noise`` sigma: device-to-device variation of each link's
-  modulation depth, ``m_k = m (1 + sigma e_k)``, ``e_k ~ N(0, 1)`` drawn once per
-  reservoir (not clipped: ``M_k`` may leave [0, 1] where ``m_k > 1``);
-- ``phase_noise`` sigma (rad): with free (or steered) phases every link's
+- ``links``: each link's modulation depth, once per reservoir
+  (``modulation_noise`` sigma: device-to-device variation, ``m_k = m (1 + sigma
+  e_k)``, ``e_k ~ N(0, 1)``; not clipped: ``M_k`` may leave [0, 1] where ``m_k > 1``);
+- ``phase``: each link's phase as its oscillator sees it, every step
+  (``phase_noise`` sigma, rad): with free (or steered) phases every link's
   phase takes ``+ sigma e_k(t)`` each step after the Kuramoto update (the
   noisy Kuramoto model: phases diffuse); with frozen phases the modulation
   sees ``phi_k + sigma e_k(t)`` (jitter around the frozen phase, ``M`` and the
   recorded order parameter computed from the jittered phases every step).
   Each batch column draws from its own stream of its seed (a seed's first
   column: the same numbers as a run of that seed alone);
-- ``state_bits``: applied in the node update here too.
+- ``state``: applied in the node update here too.
 """
 
 from __future__ import annotations
@@ -89,12 +91,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import backend, numeric_path
+from ..hardware import Chips
 from . import topology
 from ..validation import (AnyOf, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real,
                           Seed, check_memory, memory_budget, validate_params)
 from ._constraints import HARDWARE, SERIES, STATE, SeedOrSeeds, graph_bytes, plan_bytes
 from ._kernels import spmv_acc, to_device_csr
-from .esn import ESN, _Plan, _truth, hardware_rng, quantize_states
+from .esn import ESN, _Plan, _truth
 from .readout import FEATURES
 from .results import ReservoirRun, ReservoirState
 
@@ -129,10 +132,10 @@ class _RhythmicPlan(_Plan):
             self.wA = w0 * (1.0 - m / 2.0)
             self.wB = w0 * (m / 2.0)
         hw = model.hardware
-        self.phase_noise = 0.0 if hw is None else hw.phase_noise
+        self.phase_hooks = () if hw is None else hw.at("phase")
         self._gens = None
-        if self.phase_noise:
-            self.noise = xp.empty(B * L)
+        if self.phase_hooks:
+            self.noise, self.seen = xp.empty(B * L), xp.empty(B * L)
             self._noise_host = self.noise if xp is np else np.empty(B * L)
         scale = model.eps2 / 2.0
         self.g0 = model.eps1 + model.eps2 / 2.0
@@ -186,25 +189,25 @@ class _RhythmicPlan(_Plan):
         xp = backend.xp()
         self.phi[:] = xp.asarray(phases, dtype=float).reshape(-1)
         self._stale = True
-        if self.phase_noise:  # phase-noise streams restart with every new set of phases
-            self._reset_phase_noise()
+        if self.phase_hooks:  # phase-noise streams restart with every new set of phases
+            self._reset_phase_streams()
 
-    def _reset_phase_noise(self) -> None:
+    def _reset_phase_streams(self) -> None:
         """One stream per batch column: its seed's, the k-th replica for the k-th column of that seed."""
         seeds, L = self.model.seeds_, self.n_links
-        self._gens = [hardware_rng(seeds[s], "phase", self.col_seeds[:b].count(s))
+        self._gens = [backend._device_stream(seeds[s], "phase", (self.col_seeds[:b].count(s),))
                       for b, s in enumerate(self.col_seeds)]
         self._noise_rows = [self._noise_host[b * L:(b + 1) * L] for b in range(self.batch)]
 
-    def draw_phase_noise(self):
-        """``sigma e`` (one normal per link and column) into ``self.noise``."""
+    def phase_normals(self):
+        """This step's standard normals, one per link and column (each column from its own stream),
+        in ``self.noise``: the ``phase`` hook's draws (the plan is its site)."""
         if self._gens is None:
-            self._reset_phase_noise()
+            self._reset_phase_streams()
         for gen, row in zip(self._gens, self._noise_rows):
             gen.standard_normal(out=row)
         if self.noise is not self._noise_host:
             self.noise[:] = backend.xp().asarray(self._noise_host)
-        self.noise *= self.phase_noise
         return self.noise
 
     def set_mode(self, mode: str, gain=None, shift=None) -> None:
@@ -252,8 +255,8 @@ class _RhythmicPlan(_Plan):
         control = self.mode == "control"
         gain, shift = self.gain, self.shift
         plan = self
-        qbits, pn = self.state_bits, self.phase_noise
-        noise = self.noise if pn else None
+        state_hooks, phase_hooks = self.state_hooks, self.phase_hooks
+        seen = self.seen if phase_hooks else None
 
         def sincos_of(src):
             # sin, cos from t = tan(src/2): sin = 2t/(1+t^2), cos = 2/(1+t^2) - 1
@@ -284,15 +287,16 @@ class _RhythmicPlan(_Plan):
                 mul(d, 1.0 - leak, out=d)
                 mul(prev, leak, out=x)
                 add(x, d, out=x)
-            if qbits is not None:
-                quantize_states(x, qbits)
+            for part in state_hooks:
+                part.state(x)
 
         def frozen(drive, tgt, prev, t0, osum):
-            if pn:  # the modulation sees the frozen phases plus fresh jitter each step
+            if phase_hooks:  # the modulation sees the frozen phases plus fresh jitter each step
                 for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
-                    plan.draw_phase_noise()
-                    add(noise, phi, out=noise)
-                    sincos_of(noise)
+                    seen_phi = phi
+                    for part in phase_hooks:
+                        seen_phi = part.phase(seen_phi, plan, seen)
+                    sincos_of(seen_phi)
                     plan._stale = True
                     if osum is not None:
                         dot(sc2, ones, out=osum[t])
@@ -366,8 +370,8 @@ class _RhythmicPlan(_Plan):
                     mul(u1, gain, out=u1)
                     add(u1, shift, out=u1)
                 add(phi, u1, out=phi)
-                if pn:  # diffusive phase noise (noisy Kuramoto model)
-                    add(phi, plan.draw_phase_noise(), out=phi)
+                for part in phase_hooks:  # diffusive phase noise (noisy Kuramoto model)
+                    part.phase(phi, plan, phi)
                 plan._stale = True
                 prev = x
             return prev
@@ -457,9 +461,8 @@ class RhythmicSharing(ESN):
                          seed=seed, chunk=chunk, hardware=hardware)
         del self._requested
         L = self.n_links
-        sigma_m = 0.0 if self.hardware is None else self.hardware.modulation_noise
-        self.m_links_ = None if not sigma_m else [
-            self.m * (1.0 + sigma_m * hardware_rng(s, "modulation").standard_normal(L)) for s in self.seeds_]
+        link_hooks = () if self.hardware is None else self.hardware.at("links")
+        self.m_links_ = None if not link_hooks else [self._links(link_hooks, s, L) for s in self.seeds_]
         self.incidence_ = [topology.incidence_matrix(W, self.link_activation) for W in self.W_]
         self.phases0_ = numeric_path.nudge(np.stack([topology.host_rng(s, "phases").uniform(0.0, TWO_PI, L)
                                                      for s in self.seeds_]))
@@ -476,6 +479,14 @@ class RhythmicSharing(ESN):
         else:
             self.astro_ = [self._astro_matrix] * self.n_reservoirs
             del self._astro_matrix
+
+    def _links(self, hooks, seed: int, n_links: int):
+        """Each link's modulation depth on the device of ``seed``: ``m`` through the ``links`` hooks."""
+        site = Chips([backend._device_stream(seed, "modulation", (0,))], hardware=self.hardware, n_cells=n_links)
+        m = self.m
+        for part in hooks:
+            m = part.links(m, site)
+        return m
 
     def _size_factors(self) -> tuple[dict, dict]:
         factors, values = super()._size_factors()

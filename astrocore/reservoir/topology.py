@@ -21,6 +21,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
+from .. import backend
 from ..validation import (AnyOf, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real, Seed,
                           validate_params)
 
@@ -34,17 +35,18 @@ if hasattr(sp, "sparray"):  # SciPy's sparse arrays, beside its sparse matrices
                     InstanceOf(np.ndarray, example=lambda: np.eye(2)))
     _SPARSE = InstanceOf(sp.spmatrix, sp.sparray, example=lambda: sp.eye(2, format="csr"))
 
-#: Stream numbers of :func:`host_rng`, one per random structure.
-STREAMS = {"recurrent": 1, "input": 2, "astro": 3, "phases": 4, "arpack": 5, "steer": 6}
+#: The named streams of a reservoir's random structures (astrocore.backend's seed policy).
+STREAMS = ("recurrent", "input", "astro", "phases", "arpack", "steer")
 
 #: Largest matrix whose spectral radius is computed from dense eigenvalues.
 DENSE_EIG_MAX = 2000
 
 
-@validate_params({"seed": Seed(), "stream": Choice(tuple(STREAMS))})
+@validate_params({"seed": Seed(), "stream": Choice(STREAMS)})
 def host_rng(seed: int, stream: str) -> np.random.Generator:
-    """The seeded NumPy generator of one named structure of reservoir ``seed``."""
-    return np.random.default_rng([int(seed), STREAMS[stream]])
+    """The seeded NumPy generator of one named structure of reservoir ``seed``
+    (:func:`astrocore.backend.stream` on the host)."""
+    return backend._stream(seed, stream, host=True)
 
 
 @validate_params({"n_rows": Integer(0), "n_choices": Integer(0), "k": Integer(0), "rng": _RNG,

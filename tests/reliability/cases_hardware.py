@@ -3,7 +3,8 @@
 Every case calls only API that predates the fix (HardwareModel, preset,
 model_from, quantize, level_step, drift_factor, Device, deploy, the energy
 functions), so the same case classifies an older checkout for the
-before/after count. Integer input to the quantizer must give the float
+before/after count (Device and deploy take ``seed=`` by keyword since issue 11;
+before, the seeds were their positional fourth argument). Integer input to the quantizer must give the float
 levels, not integer-truncated ones (defect 2): a ``returns`` predicate.
 """
 
@@ -31,7 +32,7 @@ def _float_levels():
 
 def _program(theta, seeds=(0,)):
     model = MLP([3, 2])
-    return Device(HardwareModel(weight_bits=4, weight_clip=1.0), model, list(seeds)).program(theta)
+    return Device(HardwareModel(weight_bits=4, weight_clip=1.0), model, seed=list(seeds)).program(theta)
 
 
 CASES = [
@@ -46,7 +47,8 @@ CASES = [
          lambda: hardware.quantize_between(np.array([1, 2, 3]), 3, -4.0, 4.0),
          returns=lambda q: q.dtype.kind == "f" and np.allclose(q, LEVELS), defect=2),
     Case("hardware/deploy-integer-theta",
-         lambda: deploy(MLP([2, 1]), np.array([1, 0, 0]), HardwareModel(weight_bits=3, weight_clip=4.0), [0])[1],
+         lambda: deploy(MLP([2, 1]), np.array([1, 0, 0]), HardwareModel(weight_bits=3, weight_clip=4.0),
+                        seed=[0])[1],
          returns=lambda stored: stored.dtype.kind == "f" and np.allclose(stored, _float_levels()),
          defect=2),
     # -- defect 3: bool fields and flags take bools only
@@ -66,13 +68,13 @@ CASES = [
     Case("hardware/model-weight-clip-nan", lambda: HardwareModel(weight_bits=4, weight_clip=float("nan")),
          names=("weight_clip",), defect=4),
     Case("hardware/deploy-nan-theta",
-         lambda: deploy(MLP([2, 1]), np.array([0.1, np.nan, 0.0]), "digital8", [0]), names=("theta",), defect=4),
+         lambda: deploy(MLP([2, 1]), np.array([0.1, np.nan, 0.0]), "digital8", seed=[0]), names=("theta",), defect=4),
     Case("hardware/energy-assumption-nan", lambda: EnergyAssumptions(cell_read=float("nan")), names=("cell_read",),
          defect=4),
     Case("hardware/drift-t0-inf", lambda: drift_factor(10.0, 0.05, float("inf")), names=("t0",), defect=4),
     # -- defect 5: more chips than memory holds
     Case("hardware/device-chips-cannot-fit",
-         lambda: Device("rram", MLP([784, 1024, 10]), list(range(100_000))), names=("seeds",), defect=5),
+         lambda: Device("rram", MLP([784, 1024, 10]), seed=list(range(100_000))), names=("seed",), defect=5),
     # -- presets and model_from (config entries)
     Case("hardware/preset-unknown", lambda: preset("memristor"), names=("memristor", "'pcm'")),
     Case("hardware/preset-not-a-string", lambda: preset(3), names=("'pcm'",)),
@@ -101,10 +103,10 @@ CASES = [
     Case("hardware/quantize-x-string", lambda: quantize("0.5", 4, 1.0), names=("x",)),
     Case("hardware/level-step-zero-bits", lambda: level_step(0, 1.0), names=("bits",)),
     # -- devices
-    Case("hardware/device-duplicate-seeds", lambda: Device("pcm", MLP([3, 2]), [1, 1]), names=("seeds",)),
-    Case("hardware/device-hardware-unknown", lambda: Device("flash", MLP([3, 2]), [0]), names=("hardware",)),
+    Case("hardware/device-duplicate-seeds", lambda: Device("pcm", MLP([3, 2]), seed=[1, 1]), names=("seed",)),
+    Case("hardware/device-hardware-unknown", lambda: Device("flash", MLP([3, 2]), seed=[0]), names=("hardware",)),
     Case("hardware/device-wrong-parameter-count", lambda: _program(np.zeros(11)), names=("theta", "(1, 8)")),
-    Case("hardware/deploy-model-not-an-mlp", lambda: deploy("mlp", np.zeros(3), "pcm", [0]), names=("model",)),
+    Case("hardware/deploy-model-not-an-mlp", lambda: deploy("mlp", np.zeros(3), "pcm", seed=[0]), names=("model",)),
     # -- energy
     Case("hardware/energy-batch-bool", lambda: forward_energy(SIZES, "pcm", batch=True), names=("batch",)),
     Case("hardware/energy-method-unknown", lambda: training_step_energy(SIZES, "pcm", "adam", batch=1),

@@ -139,7 +139,7 @@ CASES = [
          lambda: metrics.valid_prediction_time(_TRUTH, _TRUTH, dt=0.1, threshold=np.nan), names=("threshold",)),
     Case("nets/metrics-nrmse-truth-nan", lambda: metrics.nrmse(_TRUTH, _with((3, 0), np.nan, _TRUTH)),
          names=("truth",), defect=4),
-    Case("nets/metrics-climate-method-unknown", lambda: metrics.climate_distance(_TRUTH, _TRUTH, method="kl"),
+    Case("nets/metrics-climate-method-unknown", lambda: metrics.distribution_distance(_TRUTH, _TRUTH, method="kl"),
          names=("method",)),
     # -- backend
     Case("nets/backend-rng-seed-string", lambda: backend.rng("7"), names=("seed",)),

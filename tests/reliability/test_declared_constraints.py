@@ -17,6 +17,7 @@ import pytest
 
 import astrocore
 from astrocore import validation
+from astrocore.hardware import effects as hardware_effects
 
 
 def _import_all():
@@ -96,13 +97,19 @@ def test_every_default_satisfies_its_declared_constraint(qualname):
 # declared (validate_params) or named below as an inner-loop kernel that a declared entry
 # point calls with values it has already checked.
 ENTRY_MODULES = (
-    "astrocore.nets", "astrocore.mgd", "astrocore.optim", "astrocore.training", "astrocore.metrics",
+    "astrocore.nets", "astrocore.mgd.perturbations", "astrocore.mgd.directions", "astrocore.mgd.kernel",
+    "astrocore.mgd.train", "astrocore.optim", "astrocore.training", "astrocore.metrics",
     "astrocore.hardware.model", "astrocore.hardware.device", "astrocore.hardware.energy",
+    "astrocore.hardware.effects", "astrocore.hardware.quantizer", "astrocore.hardware.noise",
     "astrocore.reservoir.esn", "astrocore.reservoir.rhythmic", "astrocore.reservoir.readout",
     "astrocore.reservoir.steering", "astrocore.reservoir.topology", "astrocore.reservoir.results",
     "astrocore.systems", "astrocore.datasets", "astrocore.store", "astrocore.plotting", "astrocore.reporting",
     "astrocore.analysis.regimes", "astrocore.analysis.forecasts", "astrocore.analysis.inference",
-    "astrocore.analysis.tuning", "astrocore.backend",
+    "astrocore.analysis.tuning", "astrocore.analysis.learning", "astrocore.analysis.gradients",
+    "astrocore.analysis.hardware_mgd", "astrocore.analysis.energy", "astrocore.analysis.climate",
+    "astrocore.analysis.adaptation", "astrocore.analysis.series", "astrocore.analysis.synchrony",
+    "astrocore.analysis.hardware_reservoir", "astrocore.reservoir.parameter_aware", "astrocore.diagrams",
+    "astrocore.backend", "astrocore.workflow",
 )
 KERNELS = {
     # called once per step or window by a declared trainer, reservoir or device
@@ -113,16 +120,27 @@ KERNELS = {
     "astrocore.hardware.device.Device.quantize_perturbations", "astrocore.hardware.device.Device.bind",
     "astrocore.hardware.device.OnDevice.__init__", "astrocore.hardware.device.OnDevice.forward",
     "astrocore.hardware.device.OnDevice.loss", "astrocore.hardware.device.OnDevice.predict",
-    "astrocore.hardware.model.HardwareModel.replace", "astrocore.hardware.model.HardwareModel.store",
-    "astrocore.hardware.model.HardwareModel.noisy", "astrocore.hardware.model.HardwareModel.stuck_codes",
-    "astrocore.hardware.model.HardwareModel.program_values", "astrocore.hardware.model.apply_stuck",
-    "astrocore.mgd.random_signs", "astrocore.mgd.Perturbations.__init__", "astrocore.mgd.Perturbations.draw",
-    "astrocore.mgd.Perturbations.prepare", "astrocore.mgd.Perturbations.draw_params",
-    "astrocore.mgd.CodePerturbations.__init__", "astrocore.mgd.CodePerturbations.prepare",
-    "astrocore.mgd.CodePerturbations.draw_params", "astrocore.mgd.TimePerturbations.__init__",
-    "astrocore.mgd.WalshPerturbations.__init__", "astrocore.mgd.FrequencyPerturbations.__init__",
+    "astrocore.hardware.model.HardwareModel.replace", "astrocore.hardware.model.HardwareModel.write_once",
+    "astrocore.mgd.perturbations.random_signs", "astrocore.mgd.perturbations.register",
+    "astrocore.mgd.perturbations.check_options", "astrocore.mgd.perturbations.Perturbations.__init__",
+    "astrocore.mgd.perturbations.Perturbations.draw", "astrocore.mgd.perturbations.Perturbations.prepare",
+    "astrocore.mgd.perturbations.Perturbations.draw_params", "astrocore.mgd.perturbations.CodePerturbations.__init__",
+    "astrocore.mgd.perturbations.CodePerturbations.prepare", "astrocore.mgd.perturbations.CodePerturbations.draw_params",
+    "astrocore.mgd.perturbations.TimePerturbations.__init__", "astrocore.mgd.perturbations.WalshPerturbations.__init__",
+    "astrocore.mgd.perturbations.FrequencyPerturbations.__init__",
+    # the directions' window protocol, called by the kernel with what a declared entry point checked
+    "astrocore.mgd.directions.register", "astrocore.mgd.directions.as_direction",
+    "astrocore.mgd.directions.check_highpass", "astrocore.mgd.directions.Direction.init",
+    *(f"astrocore.mgd.directions.Direction.{m}" for m in ("pair_bytes", "begin", "draw", "step", "end", "hold",
+                                                          "resume", "applied")),
+    *(f"astrocore.mgd.directions.Weight.{m}" for m in ("pair_bytes", "begin", "draw", "step", "end", "hold",
+                                                       "resume", "applied")),
+    *(f"astrocore.mgd.directions.Node.{m}" for m in ("pair_bytes", "begin", "draw", "step", "end")),
+    "astrocore.mgd.directions.Activity.pair_bytes",
+    "astrocore.mgd.kernel.Pairs.__init__", "astrocore.mgd.kernel.Kernel.__init__", "astrocore.mgd.kernel.Kernel.measure",
+    "astrocore.mgd.kernel.Kernel.window",
     "astrocore.nets.check_memory_estimate",
-    "astrocore.reservoir.esn.quantize_states", "astrocore.reservoir.readout.n_features",
+    "astrocore.reservoir.readout.n_features",
     "astrocore.reservoir.readout.make_features", "astrocore.reservoir.readout.solve_ridge",
     "astrocore.reservoir.rhythmic.RhythmicSharing.astro_adjacency", "astrocore.reservoir.topology.check_degree",
     "astrocore.systems.System.rhs", "astrocore.systems.System.jvp",
@@ -134,6 +152,15 @@ KERNELS = {
     # the store's helpers take anything JSON can hold, and any writer
     "astrocore.store.config_hash", "astrocore.store.provenance", "astrocore.store.atomic_write",
 }
+
+# the hardware parts' hook methods (every device calls them with checked values), the site
+# they receive, and the two helpers a part is declared with
+KERNELS |= {f"astrocore.hardware.effects.{cls.__name__}.{name}"
+            for cls in (hardware_effects.Effect, *hardware_effects.PARTS)
+            for name in (*hardware_effects.HOOKS, "uses", "replace") if name in vars(cls)}
+KERNELS |= {f"astrocore.hardware.effects.{name}" for name in (
+    "param", "effect", "Chips.__init__", "Chips.memo", "Chips.rows", "Chips.per_chip", "Chips.normal",
+    "Chips.uniform")}
 
 
 def _public_callables():

@@ -4,6 +4,15 @@ A run notebook records, in its data file's provenance, the hash of every
 parameter papermill passed to it (:func:`run_config`), read from the
 notebook's own ``parameters`` cell, so no hand-written list can leave one out.
 Paths (``out``, ``inputs``, ...) say where, not what, and are left out.
+
+The workflow itself lives in the submodules, which notebooks do not import (so
+editing them makes no result out of date):
+
+- :mod:`astrocore.workflow.registry`: the experiment registry
+  (``config/experiments.yaml``), the rules generated from it, the parameters
+  each job passes, the figure captions of ``snakemake --report``;
+- :mod:`astrocore.workflow.imports`: the library modules a notebook imports,
+  transitively (each rule's inputs).
 """
 
 from __future__ import annotations
@@ -13,9 +22,9 @@ import functools
 import json
 from pathlib import Path
 
-from .validation import InstanceOf, InvalidParameterError, Text, validate_params
+from ..validation import InstanceOf, InvalidParameterError, Text, validate_params
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 IO_PARAMETERS = frozenset({"out", "inputs", "raw_dir", "data_dir", "fig_dir", "table_dir"})
 """Parameters that name files or folders: not part of a run's configuration."""
 

@@ -1,0 +1,18 @@
+"""Every rule of the study, generated from the experiment registry (config/experiments.yaml):
+one rule per run notebook (a job per sweep point) and one per figure notebook."""
+
+for spec in REGISTRY.rules.values():
+
+    rule:
+        name: spec.name
+        input: **notebook_inputs(spec),
+        output: notebook_outputs(spec),
+        log: spec.log,
+        wildcard_constraints: **REGISTRY.constraints(spec, config),
+        threads: 1
+        resources: **dict(spec.resources),
+        params:
+            cmd=notebook_command(spec),
+            **notebook_caption(spec),
+        shell:
+            "{params.cmd} {log:q}"
