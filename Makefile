@@ -17,7 +17,7 @@ RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime 
                        rhythmic_inference hardware_reservoir
 RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb))
 
-.PHONY: install figures check-figures quick test test-second-path lock lab bench clean
+.PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench clean
 
 install: $(STAMP)
 
@@ -48,6 +48,15 @@ check-figures: $(STAMP)
 ## The CI-sized workflow (config/quick.yaml) into this checkout.
 quick:
 	$(MAKE) figures CONFIG=config/quick.yaml
+
+## Re-execute every committed notebook in place at the quick profile (after changing a notebook or what
+## it prints): the quick workflow into .quick/, then each notebook against that data, as nbval will.
+notebooks: $(STAMP)
+	$(BIN)/snakemake --snakefile Snakefile --directory .quick --configfile config/quick.yaml --cores $(CORES)
+	for nb in notebooks/*.ipynb; do \
+	    ASTROCORE_WORKDIR="$(CURDIR)/.quick" ASTROCORE_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute \
+	        --inplace --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
+	done
 
 ## Unit, property, notebook (nbval) and workflow tests; then the reservoir experiments again on a
 ## second numeric path (numpy's SIMD kernels switched off), against the same reference tables.
