@@ -109,10 +109,15 @@ ENTRY_MODULES = (
     "astrocore.analysis.hardware_mgd", "astrocore.analysis.energy", "astrocore.analysis.climate",
     "astrocore.analysis.adaptation", "astrocore.analysis.series", "astrocore.analysis.synchrony",
     "astrocore.analysis.hardware_reservoir", "astrocore.reservoir.parameter_aware", "astrocore.diagrams",
-    "astrocore.backend", "astrocore.workflow",
+    "astrocore.backend", "astrocore.workflow", "astrocore.online.learners", "astrocore.online.loop",
+    "astrocore.analysis.streams", "astrocore.analysis.online",
 )
 KERNELS = {
     # called once per step or window by a declared trainer, reservoir or device
+    "astrocore.online.learners.Learner.update",
+    "astrocore.online.learners.RLS.update", "astrocore.online.learners.LMS.update",
+    "astrocore.online.learners.MGDReadout.update", "astrocore.online.learners.MGDReadout.estimate",
+    "astrocore.online.learners.WindowRidge.update", "astrocore.online.loop.OnlineRun.__init__",
     "astrocore.backend.asarray", "astrocore.backend.to_host",
     "astrocore.hardware.device.Device.update", "astrocore.hardware.device.Device.read",
     "astrocore.hardware.device.Device.dac", "astrocore.hardware.device.Device.adc",

@@ -1,0 +1,14 @@
+"""Online readout learning for non-stationary streams, strictly causal (ARCHITECTURE.md: ``online``).
+
+- :mod:`.learners`: RLS, LMS, MGD on the readout (weight and node perturbation)
+  and a sliding-window ridge reference, each an ``init``/``update`` pair
+  batched over columns.
+- :mod:`.loop`: :func:`run_online`, predict with the past, learn from a
+  revealed label every ``k`` steps.
+"""
+
+from .learners import DIRECTIONS, LEARNERS, LMS, RLS, Learner, MGDReadout, WindowRidge, make_learner
+from .loop import OnlineRun, run_online
+
+__all__ = ["DIRECTIONS", "LEARNERS", "LMS", "RLS", "Learner", "MGDReadout", "OnlineRun", "WindowRidge",
+           "make_learner", "run_online"]
