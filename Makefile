@@ -14,8 +14,9 @@ TARGETS ?=
 
 # The reservoir experiments: chaotic runs, checked against reference tables (astrocore.reference).
 RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime reservoir_adaptation \
-                       rhythmic_inference hardware_reservoir
-RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb))
+                       rhythmic_inference hardware_reservoir integration_online
+RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb \
+                                         notebooks/integration_*.ipynb))
 
 .PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench clean
 

@@ -30,6 +30,9 @@ PALETTE = {
     "backprop": _COLORS[7], "mgd": _COLORS[2], "theory": (0.2, 0.2, 0.2),
     "esn": _COLORS[7], "rhythmic_sharing": _COLORS[8], "parameter_aware_esn": _COLORS[9],
     "reservoirpy_esn": _COLORS[5],
+    # online readout learners (astrocore.online)
+    "mgd_weight": _COLORS[2], "mgd_node": _COLORS[4], "rls": _COLORS[0], "lms": _COLORS[1],
+    "window_ridge": _COLORS[5], "ridge_offline": (0.2, 0.2, 0.2),
 }
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}

@@ -100,6 +100,7 @@ class TableSpec:
 
 ACCURACY = 0.01      # an accuracy: one point
 R_FLOOR = 0.01       # the Kuramoto order parameter R in [0, 1]
+NRMSE_FLOOR = 0.01   # a normalised root-mean-square error
 
 TABLES: dict[str, TableSpec] = {
     "regime_detection": TableSpec(("system", "graph", "method"), (
@@ -122,6 +123,8 @@ TABLES: dict[str, TableSpec] = {
         Statistic("vpt_fraction", 0.005, n="forecasts"), Statistic("climate_distance", 0.02)), pool=False),
     "rhythmic_inference": TableSpec(("system", "feature_set"), (
         Statistic("cv_r2", 0.05), Statistic("abs_spearman", 0.05))),
+    "integration_online": TableSpec(("system", "reservoir", "n_nodes", "learner", "label_every"), (
+        Statistic("nrmse", NRMSE_FLOOR),), pool_by=("label_every",)),
     "rhythmic_inference_features": TableSpec(("system", "value"), (
         Statistic("R", R_FLOOR), Statistic("phase_velocity", 1e-3), Statistic("activity", 0.005),
         Statistic("input_std", 0.05))),

@@ -37,6 +37,9 @@ TABLE_COLUMNS = {
     "smart_perturbations": ["dataset", "direction", "seeds", "evals_to_90_median", "evals_to_bp_minus_1_median",
                             "final_test_accuracy_mean", "wall_seconds_median"],
     "hardware_energy": ["preset", "method", "per_inference_pj", "per_training_step_pj"],
+    "integration_online": ["system", "reservoir", "n_nodes", "learner", "label_every", "hardware", "seeds",
+                           "nrmse_mean", "nrmse_std", "recovery_steps_median", "not_settled_fraction", "labels_used",
+                           "cost_evaluations", "energy_per_update_j", "best_setting"],
 }
 
 
@@ -82,7 +85,8 @@ RESERVOIR_FIGURE_NOTEBOOKS = [r.notebook for r in REGISTRY.figure_rules() if "re
 def test_the_reservoir_figure_notebooks_are_the_ones_with_a_reference():
     assert {Path(n).stem for n in RESERVOIR_FIGURE_NOTEBOOKS} == {
         "rhythmic_regimes_figures", "rhythmic_schematic_figures", "rhythmic_multiregime_figures",
-        "rhythmic_adaptation_figures", "rhythmic_inference_figures", "hardware_reservoir_figures"}
+        "rhythmic_adaptation_figures", "rhythmic_inference_figures", "hardware_reservoir_figures",
+        "integration_online_figures"}
 
 
 @pytest.mark.parametrize("notebook", RESERVOIR_FIGURE_NOTEBOOKS)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from astrocore import online
@@ -48,6 +49,7 @@ from astrocore.validation import (Array, Choice, InstanceOf, Integer, InvalidPar
                                   validate_params)
 
 RESERVOIRS = ("esn", "rhythmic")
+ASTRO_GRAPHS = ("links", "domains")
 METHODS = online.LEARNERS + ("ridge_offline",)
 """The learners of the table: the online ones and the offline reference."""
 
@@ -218,19 +220,22 @@ def _offline_ridge(features, targets, labelled, ridge: float) -> np.ndarray:
                   "validation_seeds": _SEEDS, "label_every": InstanceOf(list, tuple, example=lambda: [1]),
                   "learners": InstanceOf(list, tuple, example=lambda: ["rls"]), "steps": Integer(10),
                   "washout": Integer(0), "window": Integer(1), "record_every": Integer(1),
-                  "ridge": Real(0, closed="neither"), "reservoir_params": Optional(InstanceOf(dict, example=dict)),
+                  "ridge": Real(0, closed="neither"), "astro_graph": Choice(ASTRO_GRAPHS),
+                  "reservoir_params": Optional(InstanceOf(dict, example=dict)),
                   "grids": Optional(InstanceOf(dict, example=dict))})
 def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, validation_seeds, label_every=(1, 10, 100),
                       learners=METHODS, steps: int = 7500, washout: int = 200, window: int = 50,
-                      record_every: int = 10, ridge: float = 1e-6, reservoir_params: dict | None = None,
-                      grids: dict | None = None) -> xr.Dataset:
+                      record_every: int = 10, ridge: float = 1e-6, astro_graph: str = "domains",
+                      reservoir_params: dict | None = None, grids: dict | None = None) -> xr.Dataset:
     """One stream, one reservoir: every learner at every label density, tuned on the validation stream.
 
     The test stream is ``nonstationary_stream(stream, ic=0)`` driving the
     reservoirs of ``seeds``, the validation stream ``ic=1`` driving those of
     ``validation_seeds`` (other initial conditions and other reservoirs);
     both are standardised with the validation stream's mean and standard
-    deviation. Returns one Dataset (dims ``learner``, ``label_every``,
+    deviation. Rhythmic Sharing uses the ``astro_graph`` astrocyte graph
+    (``domains``: the astrocytes of part B's phase controller);
+    ``reservoir_params`` go to both reservoirs. Returns one Dataset (dims ``learner``, ``label_every``,
     ``seed``, ``time`` every ``record_every`` steps, ``switch``, ``setting``).
     """
     unknown = [m for m in learners if m not in METHODS]
@@ -242,7 +247,7 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
         raise InvalidParameterError(f"washout must be below steps - 1 = {steps - 1}, got {washout}")
     test, val = nonstationary_stream(stream, steps=steps, ic=0), nonstationary_stream(stream, steps=steps, ic=1)
     mean, std = _scale(val.u)
-    params = dict(reservoir_params or {})
+    params = dict(reservoir_params or {}, **({"astro_graph": astro_graph} if reservoir == "rhythmic" else {}))
     t0 = time.perf_counter()
     f_test = reservoir_features(reservoir, n_nodes, seeds, (test.u - mean) / std, **params)
     reservoir_seconds = time.perf_counter() - t0
@@ -310,8 +315,82 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
          "context": (("time",), test.context[1:][rec_t], {"long_name": "system parameter of the target"})},
         coords={"learner": list(learners), "label_every": list(label_every), "seed": list(seeds),
                 "time": rec_t, "switch": switches, "setting": np.arange(n_set)},
-        attrs={"stream": stream, "reservoir": reservoir, "n_nodes": n_nodes, "steps": T, "washout": washout,
+        attrs={"stream": stream, "reservoir": reservoir, "n_nodes": n_nodes, "hardware": "fp32",
+               "astro_graph": astro_graph if reservoir == "rhythmic" else "none", "steps": T, "washout": washout,
                "window": window, "dt": test.dt, "system": test.system,
                "reservoir_seconds": reservoir_seconds,
                "grids": repr({m: (grids or {}).get(m, GRIDS[m]) for m in learners if m in GRIDS})})
     return ds
+
+
+TABLE_COLUMNS = ["system", "reservoir", "n_nodes", "learner", "label_every", "hardware", "seeds", "nrmse_mean",
+                 "nrmse_std", "recovery_steps_median", "not_settled_fraction", "labels_used", "cost_evaluations",
+                 "energy_per_update_j", "best_setting"]
+
+
+@validate_params({"runs": InstanceOf(list, tuple, example=list)})
+def online_table(runs) -> pd.DataFrame:
+    """``figures/tables/integration_online``: one row per (stream, reservoir, size, learner, label density).
+
+    ``nrmse_mean``/``nrmse_std``: over seeds; ``recovery_steps_median``: over
+    every switch and seed, a switch where the learner never settled counted
+    as infinitely long (so the median is infinite when more than half never
+    settle); ``not_settled_fraction``: the share of those.
+    """
+    rows = []
+    for ds in runs:
+        for m in ds.learner.values:
+            for k in ds.label_every.values:
+                sel = ds.sel(learner=m, label_every=k)
+                rec = sel.recovery_steps.values.ravel()
+                rows.append({
+                    "system": ds.attrs["stream"], "reservoir": ds.attrs["reservoir"], "n_nodes": int(ds.attrs["n_nodes"]),
+                    "learner": str(m), "label_every": int(k), "hardware": ds.attrs.get("hardware", "fp32"),
+                    "seeds": int(ds.sizes["seed"]), "nrmse_mean": float(sel.nrmse.mean()),
+                    "nrmse_std": float(sel.nrmse.std(ddof=1)) if ds.sizes["seed"] > 1 else 0.0,
+                    "recovery_steps_median": float(np.median(np.where(np.isnan(rec), np.inf, rec))) if rec.size
+                    else float("nan"),
+                    "not_settled_fraction": float(np.isnan(rec).mean()) if rec.size else float("nan"),
+                    "labels_used": int(sel.labels_used), "cost_evaluations": int(sel.cost_evaluations),
+                    "energy_per_update_j": float(sel.energy_per_update_j), "best_setting": str(sel.best_setting.values)})
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+@validate_params({"runs": InstanceOf(list, tuple, example=list)})
+def speed_table(runs) -> pd.DataFrame:
+    """Steps per second of each online loop (all seeds together) against the reservoir's own run on the stream."""
+    rows = []
+    for ds in runs:
+        steps = int(ds.attrs["steps"])
+        for m in ds.learner.values:
+            for k in ds.label_every.values:
+                sec = float(ds.loop_seconds.sel(learner=m, label_every=k))
+                if np.isfinite(sec):
+                    rows.append({"system": ds.attrs["stream"], "reservoir": ds.attrs["reservoir"],
+                                 "n_nodes": int(ds.attrs["n_nodes"]), "learner": str(m), "label_every": int(k),
+                                 "loop_steps_per_s": steps / sec,
+                                 "reservoir_steps_per_s": steps / float(ds.attrs["reservoir_seconds"]),
+                                 "loop_over_reservoir": sec / float(ds.attrs["reservoir_seconds"])})
+    return pd.DataFrame(rows)
+
+
+@validate_params({"table": InstanceOf(pd.DataFrame, example=pd.DataFrame)})
+def online_verdict(table: pd.DataFrame) -> list[str]:
+    """Where MGD-trained readouts stand against RLS and LMS, per label density: one line per comparison."""
+    lines = []
+    online_rows = table[table.learner.isin(online.LEARNERS)]
+    for k, part in online_rows.groupby("label_every"):
+        mean = part.groupby("learner").nrmse_mean.median()
+        best_mgd = mean[[m for m in mean.index if m.startswith("mgd_")]].idxmin()
+        wins = {ref: int((part[part.learner == best_mgd].set_index(["system", "reservoir", "n_nodes"]).nrmse_mean
+                          <= part[part.learner == ref].set_index(["system", "reservoir", "n_nodes"]).nrmse_mean)
+                         .sum()) for ref in ("rls", "lms")}
+        n = int((part.learner == best_mgd).sum())
+        lines.append(f"label every {k}: median NRMSE over streams and reservoirs: " +
+                     ", ".join(f"{m} {v:.3f}" for m, v in mean.sort_values().items()) +
+                     f"; {best_mgd} at or below RLS in {wins['rls']} of {n} cases, at or below LMS in "
+                     f"{wins['lms']} of {n}")
+    energy = table[table.label_every == table.label_every.min()].groupby("learner").energy_per_update_j.median()
+    lines.append("energy per labelled update (J, median): " +
+                 ", ".join(f"{m} {v:.2e}" for m, v in energy.dropna().sort_values().items()))
+    return lines

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scipy.linalg.blas import dsymv as _symv, dsyr as _syr
+
 from .. import backend
 from ..validation import AnyOf, Array, Choice, Integer, InvalidParameterError, Real, Seed, validate_params
 
@@ -52,6 +54,7 @@ DIRECTIONS = ("weight", "node")
 LEARNERS = ("mgd_weight", "mgd_node", "rls", "lms", "window_ridge")
 
 
+_RESCALE = 1e100   # RLS folds its scale c into S beyond this (c grows as lambda^-t)
 _SHAPE = {"n_features": Integer(1), "n_outputs": Integer(1), "batch": Integer(1)}
 _SIZES = {"n_features": Integer(1), "n_outputs": Integer(1)}
 
@@ -114,7 +117,14 @@ class Learner:
 
 
 class RLS(Learner):
-    """Recursive least squares with a forgetting factor (module docstring)."""
+    """Recursive least squares with a forgetting factor (module docstring).
+
+    Per column, ``P`` is kept as ``c S`` with a scalar ``c`` and one
+    triangle of the symmetric ``S`` (BLAS ``symv`` and ``syr``: two passes
+    over ``F^2 / 2`` numbers per label, no temporary): with ``g = P f`` and
+    ``d = lambda + f^T g``, ``S <- S - g g^T / (d c)``, ``c <- c / lambda``, and
+    the gain ``P_new f = g / d`` (since ``1 - f^T g / d = lambda / d``).
+    """
 
     name = "rls"
 
@@ -127,25 +137,36 @@ class RLS(Learner):
     @validate_params(_SHAPE)
     def init(self, n_features: int, n_outputs: int, batch: int) -> dict:
         state = super().init(n_features, n_outputs, batch)
-        state["P"] = np.broadcast_to(np.eye(n_features) / self.alpha, (batch, n_features, n_features)).copy()
-        state["lam"] = _per_column("forgetting", self.forgetting, batch, 0.0, 1.0, "right")[:, 0]
+        state["S"] = np.broadcast_to(np.eye(n_features), (batch, n_features, n_features)).copy()
+        state["c"] = np.full(batch, 1.0 / self.alpha)
+        state["lam"] = _per_column("forgetting", self.forgetting, batch, 0.0, 1.0, "right")[:, 0, 0]
         return state
 
+    @staticmethod
+    def covariance(state: dict) -> np.ndarray:
+        """The full ``P (B, F, F)`` of the state (its upper triangle mirrored, times ``c``)."""
+        S = np.triu(state["S"])
+        return state["c"][:, None, None] * (S + np.swapaxes(np.triu(S, 1), 1, 2))
+
     def update(self, state: dict, f, y) -> None:
-        P, W, lam = state["P"], state["W"], state["lam"]
-        Pf = np.einsum("bij,bj->bi", P, f)
-        denom = lam + np.einsum("bi,bi->b", f, Pf)[:, None]
-        P -= Pf[:, :, None] * (Pf / denom)[:, None, :]
-        P /= lam[:, :, None]
+        S, c, lam, W = state["S"], state["c"], state["lam"], state["W"]
         e = np.einsum("bf,bfd->bd", f, W) - y
-        gain = np.einsum("bij,bj->bi", P, f)
-        W -= gain[:, :, None] * e[:, None, :]
+        for b in range(len(c)):
+            # S[b] is C-ordered: its transpose is the Fortran matrix BLAS updates in place (S is symmetric)
+            g = c[b] * _symv(1.0, S[b].T, f[b])
+            d = lam[b] + f[b] @ g
+            _syr(-1.0 / (d * c[b]), g, a=S[b].T, overwrite_a=True)
+            c[b] /= lam[b]
+            if c[b] > _RESCALE:
+                S[b] *= c[b]
+                c[b] = 1.0
+            W[b] -= np.outer(g / d, e[b])
 
     @validate_params(_SIZES)
     def macs_per_update(self, n_features: int, n_outputs: int) -> dict:
         F, D = n_features, n_outputs
-        # P f twice, the rank-one downdate of P, f^T P f, the error and the weight update
-        return {"macs": 3 * F * F + F + 2 * F * D, "words": 2 * F * F + 2 * F * D}
+        # P f, its rank-one downdate (one triangle each), f^T P f, the error and the weight update
+        return {"macs": F * F + 2 * F + 2 * F * D, "words": 3 * F * F // 2 + 2 * F * D}
 
 
 class LMS(Learner):
