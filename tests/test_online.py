@@ -188,11 +188,22 @@ def test_recovery_steps_is_the_settling_time():
     running = np.concatenate([np.full(100, 1.0), 5.0 - np.arange(40) / 10, np.full(60, 1.0),
                               np.full(100, 3.0), np.full(100, 1.0)])
     rec = ao.recovery_steps(running, [100, 200, 300])
-    assert rec[0] == 35  # 5.0 - t/10 > 1.5 for t < 35: the last step above is 34
+    assert rec[0] == 35  # band 1.5 x 1.0: 5.0 - t/10 > 1.5 for t < 35, the last step above is 34
     assert rec[1] == 0  # a constant segment never leaves its band
     assert rec[2] == 0
-    never = np.concatenate([np.full(100, 1.0), np.tile([1.0, 10.0], 50)])  # still leaving its band at the end
-    assert np.isnan(ao.recovery_steps(never, [100])[0])
+    noisy = np.concatenate([np.full(100, 1.0), np.full(20, 9.0), np.tile([1.0, 4.0], 40)])
+    assert ao.recovery_steps(noisy, [100])[0] == 20  # the band is set by the settled segment's 90th percentile
+    with pytest.raises(InvalidParameterError, match="switches"):
+        ao.recovery_steps(np.ones(10), [5, 4])
+
+
+def test_the_table_recovers_from_the_stored_running_error():
+    import xarray as xr
+    t = np.arange(0, 400, 10)
+    run = np.where((t >= 200) & (t < 250), 5.0, 1.0)
+    ds = xr.Dataset({"running_nrmse": (("seed", "time"), np.stack([run, run]))}, coords={"time": t})
+    rec = ao._recoveries(ds.running_nrmse, np.array([200]))
+    np.testing.assert_array_equal(rec, [50.0, 50.0])
 
 
 def test_tuning_picks_the_best_setting_and_scores_divergence_as_infinite():
@@ -222,6 +233,7 @@ def test_a_diverging_run_names_the_step_and_the_remedy():
      "learning_rate"),
     (lambda: nonstationary_stream("mackey_glass"), "name"),
     (lambda: ao.recovery_steps(np.ones(10), [0]), "switches"),
+    (lambda: ao.recovery_steps(np.ones(10), [5], quantile=0.0), "quantile"),
 ])
 def test_bad_input_is_a_clear_error(make, match):
     with pytest.raises(InvalidParameterError, match=match):

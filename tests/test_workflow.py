@@ -38,7 +38,8 @@ TABLE_COLUMNS = {
                             "final_test_accuracy_mean", "wall_seconds_median"],
     "hardware_energy": ["preset", "method", "per_inference_pj", "per_training_step_pj"],
     "integration_online": ["system", "reservoir", "n_nodes", "learner", "label_every", "hardware", "seeds",
-                           "nrmse_mean", "nrmse_std", "recovery_steps_median", "not_settled_fraction", "labels_used",
+                           "nrmse_mean", "nrmse_std", "recovery_steps_median", "not_settled_fraction", "post_switch_nrmse",
+                           "labels_used",
                            "cost_evaluations", "energy_per_update_j", "best_setting"],
 }
 
