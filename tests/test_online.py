@@ -216,9 +216,9 @@ def test_tuning_picks_the_best_setting_and_scores_divergence_as_infinite():
 
 def test_a_diverging_run_names_the_step_and_the_remedy():
     f, y = _stream(T=200, seed=9)
-    with pytest.raises(FloatingPointError, match="diverged.*step.*learning_rate"):
-        with np.errstate(over="ignore", invalid="ignore"):
-            online.run_online(f, y, online.LMS(learning_rate=100.0))
+    with pytest.raises(FloatingPointError, match="diverged.*step.*learning_rate"), \
+            np.errstate(over="ignore", invalid="ignore"):
+        online.run_online(f, y, online.LMS(learning_rate=100.0))
 
 
 @pytest.mark.parametrize("make, match", [

@@ -38,14 +38,14 @@ AUTHORS_SWITCHES = (500, 1200, 1500, 1800, 2400, 2600, 3400, 4200, 4800, 5000, 5
 """The authors' Thomas schedule (steps at dt = 1; config/default.yaml, rhythmic_regimes)."""
 
 _SPECS = {
-    "thomas_switch": dict(system="thomas", dt=1.0, steps=7500, values=(0.18, 0.29), x0=(10.0, 10.0, 1.0),
-                          transient=0.0),
-    "thomas_drift": dict(system="thomas", dt=1.0, steps=7500, values=(0.18, 0.29), x0=(10.0, 10.0, 1.0),
-                         transient=0.0),
-    "lorenz_steps": dict(system="lorenz", dt=0.02, steps=8000, values=(28.0, 32.0, 36.0, 28.0),
-                         x0=(1.0, 1.0, 1.0), transient=20.0),
-    "roessler_switch": dict(system="roessler", dt=0.1, steps=8000, values=(2.5, 5.7, 2.5, 5.7),
-                            x0=(1.0, 1.0, 0.0), transient=100.0),
+    "thomas_switch": {"system": "thomas", "dt": 1.0, "steps": 7500, "values": (0.18, 0.29),
+                      "x0": (10.0, 10.0, 1.0), "transient": 0.0},
+    "thomas_drift": {"system": "thomas", "dt": 1.0, "steps": 7500, "values": (0.18, 0.29),
+                     "x0": (10.0, 10.0, 1.0), "transient": 0.0},
+    "lorenz_steps": {"system": "lorenz", "dt": 0.02, "steps": 8000, "values": (28.0, 32.0, 36.0, 28.0),
+                     "x0": (1.0, 1.0, 1.0), "transient": 20.0},
+    "roessler_switch": {"system": "roessler", "dt": 0.1, "steps": 8000, "values": (2.5, 5.7, 2.5, 5.7),
+                        "x0": (1.0, 1.0, 0.0), "transient": 100.0},
 }
 _IC_STEP = np.array([0.5, -0.5, 0.5])
 
@@ -69,7 +69,7 @@ def _schedule(name: str, spec: dict, steps: int, drift_every: int) -> tuple[list
         starts = list(range(0, steps, drift_every))
         half = steps / 2
         return starts, [lo + (hi - lo) * (1 - abs(s + drift_every / 2 - half) / half) for s in starts]
-    quarters = [int(round(i * steps / 4)) for i in range(4)]
+    quarters = [round(i * steps / 4) for i in range(4)]
     return quarters, list(spec["values"])
 
 
@@ -86,5 +86,5 @@ def nonstationary_stream(name: str, *, steps: int | None = None, ic: int = 0, dr
     x0 = np.asarray(spec["x0"]) + ic * _IC_STEP
     run = systems.simulate(spec["system"], (steps - 1) * dt, dt, schedule=schedule, x0=x0,
                            transient=spec["transient"])
-    switches = () if name == "thomas_drift" else tuple(int(s) for s in starts[1:])
+    switches = () if name == "thomas_drift" else tuple(starts[1:])
     return Stream(run.state[:steps], run.context[:steps], switches, dt, spec["system"])
