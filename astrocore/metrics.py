@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .validation import Array, Choice, Integer, InvalidParameterError, Optional, Real, validate_params
+from .validation import POSITIVE, Array, Choice, Integer, InvalidParameterError, Optional, validate_params
 
-POSITIVE = Real(0, closed="neither")
 FORECAST = Array((2, 3), finite=False)       # a forecast may diverge: NaN and inf are its business
 TRUTH = Array((2, 3))
 SCALE = Optional(Array())   # > 0 everywhere, broadcast against one time step: checked with the data

@@ -29,6 +29,7 @@ from .optim import OPTIMIZERS, Optimizer
 from .progress import DURATION, MAX_DURATION, RunClock, progress
 from .validation import (
     NO_VALIDATION,
+    POSITIVE_INT,
     Array,
     Bool,
     Choice,
@@ -47,7 +48,6 @@ DEFAULTS = {"eta": 1e-3, "steps": 1000, "batch_size": 32, "optimizer": "adam"}
 
 MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
 NETWORK = InstanceOf(MLP, OnDevice, example=lambda: MLP([2, 2, 1]))
-POSITIVE_INT = Integer(1)
 logger = logging.getLogger("astrocore.training")
 
 

@@ -484,6 +484,11 @@ class _NoValidation(Constraint):
 
 NO_VALIDATION = _NoValidation()
 
+POSITIVE = Real(0, closed="neither")
+"""A finite real number > 0 (a rate, a scale, an amplitude): the one shared instance."""
+POSITIVE_INT = Integer(1)
+"""An integer >= 1 (a count, a size, a number of steps): the one shared instance."""
+
 
 def _same(a, b) -> bool:
     if type(a) is not type(b):

@@ -1,6 +1,7 @@
 """astrocore.hardware: the quantizer against its definition, noise and drift against their
 formulas, the device hooks in nets/mgd, the ideal preset changing nothing, and bad input."""
 
+import ast
 import dataclasses
 
 import numpy as np
@@ -379,7 +380,9 @@ def test_a_model_is_the_same_from_parts_or_from_flat_fields():
     assert flat.to_attrs() == {"hw_name": "x", "hw_weight_bits": 5, "hw_weight_clip": 1.0,
                                "hw_programming_noise": 0.03, "hw_dac_bits": 7, "hw_cost_noise": 1e-3,
                                "hw_update_step": 1e-3, "hw_activation_gain": 0.1, "hw_state_bits": 4}
-    assert eval(repr(flat)) == flat  # the repr lists every field by its flat name
+    call = ast.parse(repr(flat), mode="eval").body  # the repr lists every field by its flat name
+    assert call.func.id == "HardwareModel" and not call.args
+    assert HardwareModel(**{kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}) == flat
     assert model_from({"preset": "pcm"}).weights == preset("pcm").weights
     with pytest.raises(ValueError, match="give weights= or its fields, not both"):
         HardwareModel(weights=WeightStorage(), weight_bits=4, weight_clip=1.0)

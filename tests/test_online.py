@@ -234,6 +234,10 @@ def test_a_diverging_run_names_the_step_and_the_remedy():
     (lambda: nonstationary_stream("mackey_glass"), "name"),
     (lambda: ao.recovery_steps(np.ones(10), [0]), "switches"),
     (lambda: ao.recovery_steps(np.ones(10), [5], quantile=0.0), "quantile"),
+    (lambda: ao.settings("rls", {"forgeting": [0.99]}), "grid"),
+    (lambda: ao.settings("lms", {"learning_rate": []}), "grid"),
+    (lambda: ao.online_experiment("thomas_switch", "esn", 10, [0], validation_seeds=[1], steps=100,
+                                  grids={"ridge_offline": {}}), "grids"),
 ])
 def test_bad_input_is_a_clear_error(make, match):
     with pytest.raises(InvalidParameterError, match=match):

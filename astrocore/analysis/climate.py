@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from astrocore import backend
-from astrocore.validation import Array, InvalidParameterError, Real, validate_params
+from astrocore.validation import POSITIVE, Array, InvalidParameterError, validate_params
 
 FIXED_POINT_AMPLITUDE = 0.02
 """Below this mean relative amplitude (std over time / scale) a trajectory is a fixed point."""
@@ -33,7 +33,6 @@ PERIODIC_AUTOCORRELATION = 0.95
 PERIODS = 4
 TYPES = {0: "fixed point", 1: "periodic", 2: "irregular"}
 
-_POSITIVE = Real(0, closed="neither")
 _SERIES = Array((3,), finite=False)      # (time, batch, coord): a forecast may diverge
 
 
@@ -71,7 +70,7 @@ def _attractor_type(u: np.ndarray, scale: np.ndarray, dt: float) -> np.ndarray:
     return np.array(kinds)
 
 
-@validate_params({"x": Array(2, finite=False), "dt": _POSITIVE})
+@validate_params({"x": Array(2, finite=False), "dt": POSITIVE})
 def dominant_period(x, dt: float) -> np.ndarray:
     """Dominant period (time units) of each column of ``x (time, batch)`` sampled every ``dt``: the peak of the
     power spectrum of the mean-removed series (the zero frequency left out). Needs at least 3 samples."""
@@ -81,7 +80,7 @@ def dominant_period(x, dt: float) -> np.ndarray:
     return _dominant_period(x, dt)
 
 
-@validate_params({"u": _SERIES, "scale": Array(ndim=(0, 1)), "dt": _POSITIVE})
+@validate_params({"u": _SERIES, "scale": Array(ndim=(0, 1)), "dt": POSITIVE})
 def attractor_type(u, scale, dt: float) -> np.ndarray:
     """0 fixed point, 1 periodic, 2 irregular, per batch column of ``u (time, batch, coord)`` (see :data:`TYPES`).
 
@@ -116,7 +115,7 @@ def _check_pair(prediction: np.ndarray, truth: np.ndarray, scale: np.ndarray) ->
     _check_scale(scale, truth)
 
 
-@validate_params({"prediction": _SERIES, "truth": Array(3), "scale": Array(ndim=(0, 1)), "dt": _POSITIVE})
+@validate_params({"prediction": _SERIES, "truth": Array(3), "scale": Array(ndim=(0, 1)), "dt": POSITIVE})
 def climate_terms(prediction, truth, scale, dt: float) -> dict[str, np.ndarray]:
     """The climate distance and its terms, one value per batch column of ``(time, batch, coord)`` arrays.
 
@@ -129,7 +128,7 @@ def climate_terms(prediction, truth, scale, dt: float) -> dict[str, np.ndarray]:
     return _climate_terms(prediction, truth, scale, dt)
 
 
-@validate_params({"prediction": _SERIES, "truth": Array(3), "scale": Array(ndim=(0, 1)), "dt": _POSITIVE})
+@validate_params({"prediction": _SERIES, "truth": Array(3), "scale": Array(ndim=(0, 1)), "dt": POSITIVE})
 def climate_distance(prediction, truth, scale, dt: float) -> np.ndarray:
     """Climate distance in [0, 1] per batch column (module docstring): the mean of the amplitude, period and
     attractor-type terms of :func:`climate_terms`."""

@@ -18,12 +18,12 @@ import pandas as pd
 from ..hardware import EnergyAssumptions, forward_energy, training_step_energy
 from ..reporting import format_energy
 from ..validation import InstanceOf, Integer, validate_params
+from ._constraints import TABLE
 
 NAMES = InstanceOf(list, tuple, example=lambda: ["ideal"])
 COUNTS = InstanceOf(dict, example=lambda: {"mgd": 1, "backprop": 1})
 SIZES = InstanceOf(list, tuple, example=lambda: [4, 3, 2])
 ASSUMPTIONS = InstanceOf(EnergyAssumptions, example=EnergyAssumptions)
-TABLE = InstanceOf(pd.DataFrame, example=pd.DataFrame)
 DEFAULT = EnergyAssumptions()
 """The constants of :class:`astrocore.hardware.EnergyAssumptions` as published (frozen)."""
 

@@ -19,8 +19,9 @@ import xarray as xr
 
 from astrocore import metrics
 from astrocore.analysis import climate
-from astrocore.validation import (AnyOf, Array, Bool, InstanceOf, InvalidParameterError, Optional, Real,
+from astrocore.validation import (POSITIVE, AnyOf, Array, Bool, InstanceOf, InvalidParameterError, Optional, Real,
                                   validate_params)
+from ._constraints import RUNS
 
 UNITS = {"lyapunov_times": "Lyapunov times", "time_units": "time units"}
 PARAM = {"thomas": "b", "lorenz": "rho"}
@@ -40,7 +41,6 @@ RUN_VARIABLES = ("vpt", "climate_distance", "vpt_units", "trained")
 RUN_COORDS = ("variant", "context", "seed", "ic")
 RUN_ATTRS = ("system", "model")
 
-_RUNS = InstanceOf(list, tuple, example=list)
 _FRAME = InstanceOf(pd.DataFrame, example=lambda: pd.DataFrame({"seed": [0], "vpt": [1.0]}))
 _COLUMNS = AnyOf(InstanceOf(str, example=lambda: "seed"), InstanceOf(list, tuple, example=lambda: ["seed"]))
 
@@ -68,7 +68,7 @@ def _columns(name: str, value, frame: pd.DataFrame) -> list:
     return cols
 
 
-@validate_params({"runs": _RUNS, "variant": Optional(InstanceOf(str, example=lambda: "tuned"))})
+@validate_params({"runs": RUNS, "variant": Optional(InstanceOf(str, example=lambda: "tuned"))})
 def long_form(runs, variant: str | None = None) -> pd.DataFrame:
     """One row per (system, model, variant, context, seed, initial condition) of each run in ``runs``.
 
@@ -124,7 +124,7 @@ def context_label(context: float, trained: bool) -> str:
     return f"{context:g}" + ("*" if trained else "")
 
 
-@validate_params({"forecasts": _FRAME, "runs": _RUNS})
+@validate_params({"forecasts": _FRAME, "runs": RUNS})
 def horizon_fraction(forecasts: pd.DataFrame, runs) -> np.ndarray:
     """VPT as a fraction of the forecast horizon (in the same units), so contexts in different units average."""
     _columns("forecasts", ["system", "context", "vpt"], forecasts)
@@ -140,11 +140,10 @@ def horizon_fraction(forecasts: pd.DataFrame, runs) -> np.ndarray:
     return forecasts.vpt.to_numpy() / np.array([cap[s, c] for s, c in zip(forecasts.system, forecasts.context)])
 
 
-_POSITIVE = Real(0, closed="neither")
 
 
-@validate_params({"prediction": Array(3, finite=False), "truth": Array(3), "dt": _POSITIVE,
-                  "lyapunov_exponent": _POSITIVE, "scale": Array(1)})
+@validate_params({"prediction": Array(3, finite=False), "truth": Array(3), "dt": POSITIVE,
+                  "lyapunov_exponent": POSITIVE, "scale": Array(1)})
 def score_forecasts(prediction, truth, *, dt: float, lyapunov_exponent: float = 1.0, scale) -> dict:
     """Scores of closed-loop forecasts ``prediction`` against ``truth``, both ``(horizon, batch, coord)``.
 
@@ -168,7 +167,7 @@ def score_forecasts(prediction, truth, *, dt: float, lyapunov_exponent: float = 
     return dict(vpt=vpt, **terms, distribution_distance=metrics.distribution_distance(p2, t2, scale=scale))
 
 
-@validate_params({"runs": _RUNS})
+@validate_params({"runs": RUNS})
 def present(runs) -> tuple[list, list]:
     """The models (:data:`MODELS` order) and systems (:data:`SYSTEMS` order) that ``runs`` hold."""
     _check_runs(runs, variables=(), coords=())
@@ -182,7 +181,7 @@ def entry_name(model: str, variant: str) -> str:
     return model if model != RHYTHMIC else f"{RHYTHMIC}: {variant}"
 
 
-@validate_params({"runs": _RUNS, "selected_first": Bool()})
+@validate_params({"runs": RUNS, "selected_first": Bool()})
 def every_variant(runs, *, selected_first: bool = True) -> pd.DataFrame:
     """:func:`long_form` of every variant of every run, with an ``entry`` column (:func:`entry_name`).
 
@@ -203,7 +202,7 @@ def every_variant(runs, *, selected_first: bool = True) -> pd.DataFrame:
     return out
 
 
-@validate_params({"table": _FRAME, "runs": _RUNS})
+@validate_params({"table": _FRAME, "runs": RUNS})
 def selected_flags(table: pd.DataFrame, runs) -> list[bool]:
     """Per row of ``table`` (columns system, model, variant): whether validation selected that variant."""
     _columns("table", ["system", "model", "variant"], table)
@@ -215,7 +214,7 @@ def selected_flags(table: pd.DataFrame, runs) -> list[bool]:
     return [v == selected[s, m] for s, m, v in zip(table.system, table.model, table.variant)]
 
 
-@validate_params({"entries": _FRAME, "runs": _RUNS})
+@validate_params({"entries": _FRAME, "runs": RUNS})
 def variants_table(entries: pd.DataFrame, runs) -> pd.DataFrame:
     """Per (system, model, variant) and trained or unseen contexts: VPT as a fraction of the horizon
     (:func:`horizon_fraction`) and climate distance, mean and std over forecasts, with the variant's
@@ -243,7 +242,7 @@ def variants_table(entries: pd.DataFrame, runs) -> pd.DataFrame:
     return table.merge(pd.DataFrame(about), on=["system", "model", "variant"])
 
 
-@validate_params({"entries": _FRAME, "runs": _RUNS})
+@validate_params({"entries": _FRAME, "runs": RUNS})
 def trained_and_unseen(entries: pd.DataFrame, runs) -> pd.DataFrame:
     """Per (system, trained, entry): mean VPT as a fraction of the horizon and mean climate distance."""
     _columns("entries", ["system", "trained", "entry", "climate_distance"], entries)
@@ -271,7 +270,7 @@ def unseen_headline(means: pd.DataFrame) -> str:
 
 
 @validate_params({"table": _FRAME, "model": InstanceOf(str, example=lambda: RHYTHMIC),
-                  "baseline": InstanceOf(str, example=lambda: "esn"), "z": _POSITIVE})
+                  "baseline": InstanceOf(str, example=lambda: "esn"), "z": POSITIVE})
 def best_variant_against(table: pd.DataFrame, model: str = RHYTHMIC, baseline: str = "esn", z: float = 2.0):
     """``model``'s best variant (longest mean VPT) per (system, context) of a :func:`summarize` table, against
     ``baseline``.

@@ -40,9 +40,8 @@ from ..validation import (
     Seed,
     validate_params,
 )
+from ._constraints import RUNS, TABLE
 
-RUNS = InstanceOf(list, tuple, example=list)
-TABLE = InstanceOf(pd.DataFrame, example=pd.DataFrame)
 DATA = InstanceOf(object, example=lambda: None)
 SIZES = InstanceOf(list, tuple, example=lambda: [4, 3, 2])
 COUNTS = InstanceOf(list, tuple, np.ndarray, example=lambda: [1, 4])

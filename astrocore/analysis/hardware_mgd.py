@@ -23,15 +23,13 @@ import xarray as xr
 from .. import mgd, training
 from ..hardware import deploy, model_from
 from ..nets import MLP
-from ..validation import NO_VALIDATION, InstanceOf, Integer, Real, Text, validate_params
+from ..validation import NO_VALIDATION, POSITIVE, InstanceOf, Integer, Text, validate_params
+from ._constraints import RUNS, TABLE
 
 POINT = InstanceOf(dict, example=lambda: {"kind": "ideal", "hardware": {}})
 POINTS = InstanceOf(list, tuple, example=lambda: [{"kind": "ideal", "hardware": {}}])
 SIZES = InstanceOf(list, tuple, example=lambda: [64, 32, 10])
 SEEDS = InstanceOf(list, tuple, example=lambda: [0])
-RUNS = InstanceOf(list, tuple, example=list)
-TABLE = InstanceOf(pd.DataFrame, example=pd.DataFrame)
-POSITIVE = Real(0, closed="neither")
 LABELS = ("kind", "weight_bits", "noise", "effect", "level")
 
 

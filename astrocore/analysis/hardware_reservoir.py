@@ -21,11 +21,10 @@ from astrocore import metrics, reporting, systems
 from astrocore.analysis import regimes, series
 from astrocore.hardware import HardwareModel
 from astrocore.reservoir import RhythmicSharing
-from astrocore.validation import Array, Choice, InstanceOf, Integer, Real, Seeds, validate_params
+from astrocore.validation import POSITIVE, Array, Choice, InstanceOf, Integer, Real, Seeds, validate_params
 
 LORENZ_TRANSIENT = 20.0
 """Time integrated and dropped before the Lorenz series (it starts on the attractor)."""
-_POSITIVE = Real(0, closed="neither")
 
 
 @validate_params({"bits": Integer(0), "phase_noise": Real(0)})
@@ -40,9 +39,9 @@ def device(bits: int, phase_noise: float) -> HardwareModel:
                   "t_end": Integer(2), "switch_times": InstanceOf(list, tuple, example=lambda: [5]),
                   "b_values": InstanceOf(list, tuple, example=lambda: [0.18, 0.29]), "x0": Array(1),
                   "warmup": Integer(0), "transition": Integer(0),
-                  "features": Choice(("states", "states_squares")), "dt": _POSITIVE, "train_steps": Integer(2),
+                  "features": Choice(("states", "states_squares")), "dt": POSITIVE, "train_steps": Integer(2),
                   "n_ics": Integer(1), "warmup_steps": Integer(1), "horizon": Integer(1),
-                  "lyapunov_exponent": _POSITIVE, "rtol": _POSITIVE})
+                  "lyapunov_exponent": POSITIVE, "rtol": POSITIVE})
 def run(bits: int, phase_noise, seeds, *, n_nodes: int, t_end: int, switch_times, b_values, x0, warmup: int,
         transition: int, features: str, dt: float, train_steps: int, n_ics: int, warmup_steps: int, horizon: int,
         lyapunov_exponent: float, rtol: float = 1e-8) -> xr.Dataset:

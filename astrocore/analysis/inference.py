@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from astrocore import backend, reporting
-from astrocore.validation import Array, InstanceOf, InvalidParameterError, validate_params
+from astrocore.validation import Array, InvalidParameterError, validate_params
+from ._constraints import RUNS
 
 R2_FLOOR = -1.0
 FEATURE_SETS = {"synchrony (R, <Phi>)": ["R_mean", "R_std", "phase_velocity"], "R only": ["R_mean"],
@@ -15,7 +16,6 @@ FEATURE_SETS = {"synchrony (R, <Phi>)": ["R_mean", "R_std", "phase_velocity"], "
 SHOWN_FEATURES = {"R_mean": "R", "phase_velocity": "phase_velocity", "activity_mean": "activity",
                   "input_std": "input_std"}
 """The features :func:`features_table` reports, with their column names."""
-_RUNS = InstanceOf(list, tuple, example=list)
 
 
 @validate_params({"features": Array(ndim=None), "values": Array(ndim=None), "alphas": Array(1)})
@@ -65,7 +65,7 @@ def _check_runs(runs) -> None:
                                         "file")
 
 
-@validate_params({"runs": _RUNS})
+@validate_params({"runs": RUNS})
 def scores_table(runs) -> pd.DataFrame:
     """Per system and feature set of :data:`FEATURE_SETS`: :func:`parameter_scores` (``cv_r2``, ``abs_spearman``)
     of each seed, mean and std over seeds (:func:`astrocore.reporting.summarize`)."""
@@ -78,7 +78,7 @@ def scores_table(runs) -> pd.DataFrame:
     return reporting.summarize(per_seed, ["system", "feature_set", "n_features", "samples"], ["cv_r2", "abs_spearman"])
 
 
-@validate_params({"runs": _RUNS})
+@validate_params({"runs": RUNS})
 def features_table(runs) -> pd.DataFrame:
     """Per system and parameter value: each feature of :data:`SHOWN_FEATURES`, mean and std over seeds."""
     _check_runs(runs)

@@ -28,9 +28,8 @@ from ..validation import (
     Real,
     validate_params,
 )
+from ._constraints import RUNS, TABLE
 
-RUNS = InstanceOf(list, tuple, example=list)
-TABLE = InstanceOf(pd.DataFrame, example=pd.DataFrame)
 RUN = InstanceOf(xr.Dataset, example=lambda: xr.Dataset({"test_accuracy": (("seed", "step"), [[0.5]])},
                                                         coords={"seed": [0], "step": [0]}))
 SMART_ORDER = ("backprop", "code", "node", "activity", "astrocyte")

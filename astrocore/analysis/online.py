@@ -45,8 +45,10 @@ from astrocore.hardware import energy as hw_energy
 from astrocore.progress import progress
 from astrocore.reservoir import ESN, RhythmicSharing
 from astrocore.reservoir.readout import make_features, solve_ridge
+from astrocore.analysis._constraints import RUNS, TABLE
 from astrocore.hardware.model import HARDWARE
-from astrocore.validation import (Array, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real, Seeds,
+from astrocore.validation import (POSITIVE_INT, Array, Choice, InstanceOf, Integer, InvalidParameterError, Optional,
+                                  Real, Seeds,
                                   validate_params)
 
 RESERVOIRS = ("esn", "rhythmic")
@@ -72,6 +74,11 @@ _SEEDS = Seeds()
 def settings(name: str, grid: dict | None = None) -> list[dict]:
     """The settings of ``name``'s grid (default :data:`GRIDS`), the product of its values in order."""
     grid = GRIDS[name] if grid is None else grid
+    unknown = sorted(set(grid) - set(GRIDS[name]))
+    empty = sorted(k for k, v in grid.items() if not isinstance(v, (list, tuple)) or not v)
+    if unknown or empty:
+        raise InvalidParameterError(f"grid of {name!r} must map some of {sorted(GRIDS[name])} to non-empty lists "
+                                    f"of values, got {grid!r}")
     out = [{}]
     for key, values in grid.items():
         out = [{**s, key: v} for s in out for v in values]
@@ -90,10 +97,6 @@ def reservoir_features(kind: str, n_nodes: int, seeds, u, **params) -> np.ndarra
     model = cls(n_nodes, seed=list(seeds), n_inputs=u.shape[1], **params)
     states = model.run(np.repeat(u[:, None, :], len(seeds), axis=1)).states
     return make_features(states, "states", True, xp=np)
-
-
-def _scale(u_validation) -> tuple[np.ndarray, np.ndarray]:
-    return u_validation.mean(0), u_validation.std(0)
 
 
 @validate_params({"prediction": Array(3, finite=False), "truth": Array(3), "scale": Array(1), "window": Integer(1)})
@@ -241,23 +244,25 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
     if unknown or bad_k or not learners or not label_every:
         raise InvalidParameterError(f"learners must be a non-empty list of {METHODS} and label_every of integers "
                                     f">= 1, got {list(learners)} and {list(label_every)}")
+    if not set(grids or {}) <= set(online.LEARNERS):
+        raise InvalidParameterError(f"grids must be keyed by online learners {online.LEARNERS}, got {sorted(grids)}")
     if washout >= steps - 1:
         raise InvalidParameterError(f"washout must be below steps - 1 = {steps - 1}, got {washout}")
     test, val = nonstationary_stream(stream, steps=steps, ic=0), nonstationary_stream(stream, steps=steps, ic=1)
-    mean, std = _scale(val.u)
+    mean, std = val.u.mean(0), val.u.std(0)
     params = dict(reservoir_params or {}, **({"astro_graph": astro_graph} if reservoir == "rhythmic" else {}))
     t0 = time.perf_counter()
     f_test = reservoir_features(reservoir, n_nodes, seeds, (test.u - mean) / std, **params)
     reservoir_seconds = time.perf_counter() - t0
     f_val = reservoir_features(reservoir, n_nodes, validation_seeds, (val.u - mean) / std, **params)
-    unit = np.ones(3)
     y_test = np.repeat(((test.u[1:] - mean) / std)[:, None], len(seeds), axis=1)
     y_val = np.repeat(((val.u[1:] - mean) / std)[:, None], len(validation_seeds), axis=1)
     f_test, f_val = f_test[:-1], f_val[:-1]
-    T, B = y_test.shape[:2]
+    T, B, D = y_test.shape
+    unit = np.ones(D)
     switches = [s - 1 for s in test.switches]
-    n_set = max(len(settings(m, (grids or {}).get(m))) for m in learners if m in online.LEARNERS) \
-        if any(m in online.LEARNERS for m in learners) else 1
+    grids = grids or {}
+    n_set = max([len(settings(m, grids.get(m))) for m in learners if m in online.LEARNERS], default=1)
     shape = (len(learners), len(label_every))
     rec_t = np.arange(0, T, record_every)
     running = np.full(shape + (B, len(rec_t)), np.nan)
@@ -275,7 +280,7 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
             labelled[washout::k] = True
             pred, n_labels, n_eval = _offline_ridge(f_test, y_test, labelled, ridge), int(labelled.sum()), 0
         else:
-            setting, s = tune(m, f_val, y_val, unit, label_every=k, washout=washout, grid=(grids or {}).get(m))
+            setting, s = tune(m, f_val, y_val, unit, label_every=k, washout=washout, grid=grids.get(m))
             scores[i, j, :len(s)] = s
             best[i, j] = ", ".join(f"{key}={val:g}" for key, val in setting.items())
             learner = _learner(m, setting, seed=0)
@@ -284,7 +289,7 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
                 run = online.run_online(f_test, y_test, learner, label_every=k, check_finite=False)
             loop_seconds[i, j] = time.perf_counter() - t0
             pred, n_labels, n_eval = run.prediction, run.labels_used, run.cost_evaluations
-            energy[i, j] = energy_per_update(m, learner, n_nodes, 3)
+            energy[i, j] = energy_per_update(m, learner, n_nodes, D)
         with np.errstate(over="ignore", invalid="ignore"):
             run_err = running_nrmse(np.where(np.isfinite(pred), pred, np.inf), y_test, unit, window)
         running[i, j] = run_err[rec_t].T
@@ -310,7 +315,7 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
                "astro_graph": astro_graph if reservoir == "rhythmic" else "none", "steps": T, "washout": washout,
                "window": window, "dt": test.dt, "system": test.system,
                "reservoir_seconds": reservoir_seconds,
-               "grids": repr({m: (grids or {}).get(m, GRIDS[m]) for m in learners if m in GRIDS})})
+               "grids": repr({m: grids.get(m, GRIDS[m]) for m in learners if m in GRIDS})})
     return ds
 
 
@@ -328,11 +333,11 @@ def _recoveries(running: xr.DataArray, switches) -> np.ndarray:
 
 
 TABLE_COLUMNS = ["system", "reservoir", "n_nodes", "learner", "label_every", "hardware", "seeds", "nrmse_mean",
-                 "nrmse_std", "recovery_steps_median", "not_settled_fraction", "post_switch_nrmse", "labels_used", "cost_evaluations",
-                 "energy_per_update_j", "best_setting"]
+                 "nrmse_std", "recovery_steps_median", "not_settled_fraction", "post_switch_nrmse", "labels_used",
+                 "cost_evaluations", "energy_per_update_j", "best_setting"]
 
 
-@validate_params({"runs": InstanceOf(list, tuple, example=list), "after": Integer(1)})
+@validate_params({"runs": RUNS, "after": POSITIVE_INT})
 def online_table(runs, after: int = 300) -> pd.DataFrame:
     """``figures/tables/integration_online``: one row per (stream, reservoir, size, learner, label density).
 
@@ -348,16 +353,17 @@ def online_table(runs, after: int = 300) -> pd.DataFrame:
     """
     rows = []
     for ds in runs:
+        t = ds.time.values
+        near = np.zeros(len(t), bool)
+        for sw in ds.switch.values:
+            near |= (t >= sw) & (t < sw + after)
         for m in ds.learner.values:
             for k in ds.label_every.values:
                 sel = ds.sel(learner=m, label_every=k)
                 rec = _recoveries(sel.running_nrmse, ds.switch.values)
-                t = ds.time.values
-                near = np.zeros(len(t), bool)
-                for sw in ds.switch.values:
-                    near |= (t >= sw) & (t < sw + after)
                 rows.append({
-                    "system": ds.attrs["stream"], "reservoir": ds.attrs["reservoir"], "n_nodes": int(ds.attrs["n_nodes"]),
+                    "system": ds.attrs["stream"], "reservoir": ds.attrs["reservoir"],
+                    "n_nodes": int(ds.attrs["n_nodes"]),
                     "learner": str(m), "label_every": int(k), "hardware": ds.attrs.get("hardware", "fp32"),
                     "seeds": int(ds.sizes["seed"]), "nrmse_mean": float(sel.nrmse.mean()),
                     "nrmse_std": float(sel.nrmse.std(ddof=1)) if ds.sizes["seed"] > 1 else 0.0,
@@ -367,11 +373,12 @@ def online_table(runs, after: int = 300) -> pd.DataFrame:
                     "post_switch_nrmse": float(sel.running_nrmse.values[:, near].mean()) if near.any()
                     else float("nan"),
                     "labels_used": int(sel.labels_used), "cost_evaluations": int(sel.cost_evaluations),
-                    "energy_per_update_j": float(sel.energy_per_update_j), "best_setting": str(sel.best_setting.values)})
+                    "energy_per_update_j": float(sel.energy_per_update_j),
+                    "best_setting": str(sel.best_setting.values)})
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-@validate_params({"runs": InstanceOf(list, tuple, example=list)})
+@validate_params({"runs": RUNS})
 def speed_table(runs) -> pd.DataFrame:
     """Steps per second of each online loop (all seeds together) against the reservoir's own run on the stream."""
     rows = []
@@ -389,7 +396,7 @@ def speed_table(runs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@validate_params({"table": InstanceOf(pd.DataFrame, example=pd.DataFrame)})
+@validate_params({"table": TABLE})
 def online_verdict(table: pd.DataFrame) -> list[str]:
     """Where MGD-trained readouts stand against RLS and LMS, per label density: one line per comparison."""
     lines = []

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from astrocore import systems
-from astrocore.validation import (Array, Choice, InstanceOf, Integer, InvalidParameterError, Real,
+from astrocore.validation import (POSITIVE, Array, Choice, InstanceOf, Integer, InvalidParameterError, Real,
                                   validate_params)
 
 CASES = ("authors", "matched", "reversed", "mirror", "speed")
@@ -28,7 +28,6 @@ TRANSIENT = 500.0
 _TIMES = InstanceOf(list, tuple, np.ndarray, example=lambda: [5])
 _PAIR = InstanceOf(list, tuple, example=lambda: [0.18, 0.29])
 _POINT = Array(1)
-_POSITIVE = Real(0, closed="neither")
 _SPEC = InstanceOf(dict, example=dict)
 
 
@@ -61,7 +60,7 @@ def regime_labels(switch_times, n_steps: int) -> np.ndarray:
 
 
 @validate_params({"case": Choice(CASES), "t_end": Integer(2), "switch_times": _TIMES, "b_values": _PAIR,
-                  "x0": _POINT, "rtol": _POSITIVE, "atol": _POSITIVE})
+                  "x0": _POINT, "rtol": POSITIVE, "atol": POSITIVE})
 def switching_series(case: str, t_end: int, switch_times, b_values, x0, *, rtol: float = 1e-10,
                      atol: float = 1e-12) -> SwitchingSeries:
     """Thomas' system sampled at dt = 1 over t in [0, ``t_end``], in two regimes alternating at ``switch_times``.
@@ -120,7 +119,7 @@ def _attrs(system: str, spec: dict) -> dict:
             "train_contexts": list(spec["train_contexts"]), "standardise": int(spec["standardise"])}
 
 
-@validate_params({"system": InstanceOf(str, example=lambda: "thomas"), "spec": _SPEC, "rtol": _POSITIVE})
+@validate_params({"system": InstanceOf(str, example=lambda: "thomas"), "spec": _SPEC, "rtol": POSITIVE})
 def training_series(system: str, spec: dict, rtol: float = 1e-8) -> xr.Dataset:
     """The training series of ``system``: the context cycling through ``spec["train_contexts"]`` at the steps
     ``spec["train_switches"]``, ``spec["train_steps"]`` steps of ``spec["dt"]`` from ``spec["train_x0"]``
@@ -143,7 +142,7 @@ def training_series(system: str, spec: dict, rtol: float = 1e-8) -> xr.Dataset:
 
 @validate_params({"system": InstanceOf(str, example=lambda: "thomas"), "context": Real(), "spec": _SPEC,
                   "n_ics": Integer(1), "n_val_ics": Integer(1), "ic_stride": Integer(1), "warmup_steps": Integer(1),
-                  "horizon": Integer(1), "rtol": _POSITIVE})
+                  "horizon": Integer(1), "rtol": POSITIVE})
 def context_windows(system: str, context: float, spec: dict, *, n_ics: int, n_val_ics: int, ic_stride: int,
                     warmup_steps: int, horizon: int, rtol: float = 1e-8) -> xr.Dataset:
     """The test material of ``system`` at ``context``: forecast and validation windows, scale, Lyapunov exponent.

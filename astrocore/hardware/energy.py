@@ -57,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from ..nets import SIZES
-from ..validation import Bool, Choice, InstanceOf, Integer, Real, validate_params
+from ..validation import POSITIVE_INT, Bool, Choice, InstanceOf, Real, validate_params
 from .model import _IDEAL, HARDWARE, HardwareModel, _as_model
 from .quantizer import BITS
 
@@ -144,7 +144,6 @@ class _Energy(Real):
 EnergyAssumptions.__init__ = validate_params({f.name: _Energy() for f in fields(EnergyAssumptions)})(
     EnergyAssumptions.__init__)
 ASSUMPTIONS = InstanceOf(EnergyAssumptions, example=EnergyAssumptions)
-POSITIVE_INT = Integer(1)
 
 
 # -- converters -------------------------------------------------------------------------------

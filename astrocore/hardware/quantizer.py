@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..validation import NO_VALIDATION, Array, Bool, Integer, InvalidParameterError, Optional, Real, Seed, validate_params
+from ..validation import (NO_VALIDATION, POSITIVE, Array, Bool, Integer, InvalidParameterError, Optional, Real,
+                          Seed, validate_params)
 
 
 class Bits(Integer):
@@ -37,7 +38,6 @@ class Bits(Integer):
 
 
 BITS = Bits()
-POSITIVE = Real(0, closed="neither")     # a finite real > 0
 NONNEGATIVE = Real(0)                    # a finite real >= 0
 FRACTION = Real(0, 1)
 

@@ -32,15 +32,14 @@ from .. import backend
 from ..nets import DTYPES, check_memory_estimate
 from ..validation import (
     NO_VALIDATION,
+    POSITIVE,
+    POSITIVE_INT,
     Choice,
-    Integer,
     InvalidParameterError,
     Real,
     validate_params,
 )
 
-POSITIVE = Real(0, closed="neither")
-POSITIVE_INT = Integer(1)
 SPARSITY = Real(0, 1, closed="left")
 
 PERTURBATIONS: dict[str, type] = {}

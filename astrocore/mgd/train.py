@@ -59,19 +59,17 @@ from ..training import (
 )
 from ..validation import (
     NO_VALIDATION,
+    POSITIVE,
+    POSITIVE_INT,
     Array,
     Bool,
     Choice,
-    Integer,
     Optional,
-    Real,
     validate_params,
 )
 from .directions import DIRECTION, Weight, check_highpass
 from .kernel import CHUNK_BYTES, Kernel
 
-POSITIVE = Real(0, closed="neither")
-POSITIVE_INT = Integer(1)
 AMPLITUDE = 1e-2
 """Default perturbation norm ``||theta~||`` of :func:`train` and :func:`estimate_gradient`."""
 
