@@ -139,13 +139,16 @@ STREAMS = {
     "recurrent": 1, "input": 2, "astro": 3, "phases": 4, "arpack": 5, "steer": 6,
     # training
     "initialisation": 7, "perturbations": 8, "minibatches": 9,
+    # test-time adaptation (astrocore.reservoir.phase_control: the MGD codes of the link-phase controller)
+    "phase_control": 10,
     # a simulated device ("HWAR"; astrocore.hardware.device)
     "device": 0x48574152,
 }
 """The named streams of a run: name -> the number that follows the seed in its SeedSequence."""
 
-DEVICE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4}
-"""A device's named streams (the reservoirs' hardware draws: programmed weights, modulation and phase noise)."""
+DEVICE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4, "readout": 5}
+"""A device's named streams (the reservoirs' hardware draws: programmed weights, modulation and phase noise;
+an online readout's chips, one per batch column: :mod:`astrocore.online.chip`)."""
 
 _STREAM = Choice(tuple(STREAMS))
 _DEVICE_STREAM = Choice(tuple(DEVICE_STREAMS))

@@ -92,11 +92,25 @@ import scipy.sparse as sp
 
 from .. import backend, numeric_path
 from ..hardware import Chips
+from ..validation import (
+    AnyOf,
+    Array,
+    Bool,
+    Choice,
+    InstanceOf,
+    Integer,
+    InvalidParameterError,
+    Optional,
+    Real,
+    Seed,
+    check_memory,
+    memory_budget,
+    validate_params,
+)
 from . import topology
-from ..validation import (AnyOf, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real,
-                          Seed, check_memory, memory_budget, validate_params)
 from ._constraints import HARDWARE, SERIES, STATE, SeedOrSeeds, graph_bytes, plan_bytes
 from ._kernels import spmv_acc, to_device_csr
+from .controller import PhaseController
 from .esn import ESN, _Plan, _truth
 from .readout import FEATURES
 from .results import ReservoirRun, ReservoirState
@@ -497,7 +511,7 @@ class RhythmicSharing(ESN):
     def _check_structure_memory(self, extra: float = 0.0, extra_factors=None, extra_values=None) -> None:
         """Before any structure is drawn: the cross-parameter constraints that need the number of
         links ``L = round(degree * n_nodes)``, then the memory of the matrices and the astrocyte graphs."""
-        L = int(round(self.degree * self.n_nodes))
+        L = round(self.degree * self.n_nodes)
         omega = self._requested["omega"]
         if isinstance(omega, float):
             self.omega = omega
@@ -521,7 +535,7 @@ class RhythmicSharing(ESN):
             requested = self._requested["n_domains"]
             if requested is not None and requested > L:
                 raise InvalidParameterError(f"n_domains must be <= the number of links ({L}), got {requested}")
-            self.n_domains = max(dpl, int(round(L * dpl * dpl / self.astro_degree))) if requested is None \
+            self.n_domains = max(dpl, round(L * dpl * dpl / self.astro_degree)) if requested is None \
                 else requested
             if dpl > self.n_domains:
                 raise InvalidParameterError(f"domains_per_link must be <= n_domains ({self.n_domains}), got {dpl}")
@@ -633,7 +647,9 @@ class RhythmicSharing(ESN):
                             batched=batched, final_state=self._final_state(plan, last),
                             params=self.get_params())
 
-    @validate_params({"u_warm": SERIES, "horizon": Integer(1), "steering": Optional(Choice(("authors", "sweep"))),
+    @validate_params({"u_warm": SERIES, "horizon": Integer(1),
+                      "steering": Optional(AnyOf(Choice(("authors", "sweep")),
+                                                 InstanceOf(PhaseController, example=PhaseController))),
                       "initial_state": STATE, "truth": Optional(SERIES), "record_states": Bool(),
                       "target_phase": Real(), "n_free": Integer(0), "omega0": Real(),
                       "phase_tol": Real(0, closed="neither"), "error_tol": Real(0, closed="neither"),
@@ -675,6 +691,14 @@ class RhythmicSharing(ESN):
         continues to the end of ``u_warm``; then closed loop. Needs
         ``len(u_warm) >= n_free + n_settle + window``.
 
+        ``steering=PhaseController(...)`` (astrocytes as perturbation units,
+        :mod:`astrocore.reservoir.phase_control`): ``n_free`` free steps, then
+        MGD on one phase offset per astrocyte (or on ``<Phi>`` and ``R``) from the
+        one-step error at the labelled steps after ``n_free + n_settle``, readout
+        frozen; the learned phases stay frozen to the end of ``u_warm`` and
+        through the closed loop. ``PhaseController(n_iterations=0)``: freeze at the
+        free phases, no offset.
+
         Returns a :class:`ReservoirRun` of the forecast (``prediction[h]``
         estimates ``u[T_w + h]``), with ``warmup`` holding ``R`` and ``<Phi>``
         over the observed window and ``info`` the steering outcome.
@@ -689,7 +713,7 @@ class RhythmicSharing(ESN):
         (``"sweep"``) the ``n_candidates`` candidate reservoirs fit in memory
         (:class:`~astrocore.validation.MemoryRequestError`).
         """
-        from . import steering as _steering  # noqa: PLC0415
+        from . import steering as _steering
 
         steps, batch, d = self._input_shape(u_warm, "u_warm")
         self._check_fitted(batch)
@@ -698,6 +722,10 @@ class RhythmicSharing(ESN):
                                         "resets the node states and re-draws the phases")
         self._check_initial_state(initial_state, batch)
         self._check_truth(truth, horizon, batch, u_warm.ndim == 3 or self._several, d)
+        if isinstance(steering, PhaseController) and n_free + 1 >= steps:
+            raise InvalidParameterError(
+                f"n_free must be < the length of u_warm ({steps}) - 1 for a PhaseController (the phases are "
+                f"controlled after n_free free steps), got {n_free}")
         if steering == "authors" and n_free >= steps:
             raise InvalidParameterError(
                 f"n_free must be < the length of u_warm ({steps}) for steering='authors' (the phases are "
@@ -726,7 +754,12 @@ class RhythmicSharing(ESN):
             info = {"steering": "none"}
         else:
             phases = self._initial_phases(plan, None, "steer" if phase_seed is None else phase_seed)
-            if steering == "authors":
+            if isinstance(steering, PhaseController):
+                from .phase_control import steer_mgd
+
+                last, wsum, info = steer_mgd(self, plan, u3, phases, controller=steering, n_free=n_free,
+                                             n_settle=n_settle)
+            elif steering == "authors":
                 last, wsum, info = _steering.steer_authors(
                     self, plan, u3, phases, target_phase=target_phase, omega0=omega0, phase_tol=phase_tol,
                     error_tol=error_tol, n_free=n_free)

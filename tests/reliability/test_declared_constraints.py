@@ -110,10 +110,14 @@ ENTRY_MODULES = (
     "astrocore.analysis.adaptation", "astrocore.analysis.series", "astrocore.analysis.synchrony",
     "astrocore.analysis.hardware_reservoir", "astrocore.reservoir.parameter_aware", "astrocore.diagrams",
     "astrocore.backend", "astrocore.workflow", "astrocore.online.learners", "astrocore.online.loop",
-    "astrocore.analysis.streams", "astrocore.analysis.online",
+    "astrocore.analysis.streams", "astrocore.analysis.online", "astrocore.reservoir.controller",
+    "astrocore.reservoir.phase_control", "astrocore.online.adapt",
 )
 KERNELS = {
     # called once per step or window by a declared trainer, reservoir or device
+    "astrocore.reservoir.controller.PhaseController.scored_steps",
+    "astrocore.reservoir.phase_control.window_cost", "astrocore.reservoir.phase_control.PhaseCost.__init__",
+    "astrocore.reservoir.phase_control.PhaseCost.phases", "astrocore.reservoir.phase_control.PhaseCost.cost",
     "astrocore.online.learners.Learner.update",
     "astrocore.online.learners.RLS.update", "astrocore.online.learners.LMS.update",
     "astrocore.online.learners.MGDReadout.update", "astrocore.online.learners.MGDReadout.estimate",
