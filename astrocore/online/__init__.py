@@ -5,10 +5,13 @@
   batched over columns.
 - :mod:`.loop`: :func:`run_online`, predict with the past, learn from a
   revealed label every ``k`` steps.
+- :mod:`.chip`: :class:`ReadoutChip`, an MGD readout's weights on simulated
+  chips (``MGDReadout(hardware=...)``), one per batch column.
 """
 
+from .chip import ReadoutChip
 from .learners import DIRECTIONS, LEARNERS, LMS, RLS, Learner, MGDReadout, WindowRidge, make_learner
 from .loop import OnlineRun, run_online
 
-__all__ = ["DIRECTIONS", "LEARNERS", "LMS", "RLS", "Learner", "MGDReadout", "OnlineRun", "WindowRidge",
-           "make_learner", "run_online"]
+__all__ = ["DIRECTIONS", "LEARNERS", "LMS", "RLS", "Learner", "MGDReadout", "OnlineRun", "ReadoutChip",
+           "WindowRidge", "make_learner", "run_online"]

@@ -31,7 +31,14 @@ perturbation ``delta`` (``+-amplitude``) is added to the readout's outputs,
 perturbation: the local input ``f`` times the output's estimate, ALGORITHMS.md
 section 3). Both are unbiased for the quadratic cost (odd moments of
 ``theta~`` vanish). After ``tau_theta`` labelled steps ``W <- W - eta G /
-(tau_theta n_perturbations)`` and ``G <- 0``.
+(tau_theta n_perturbations)`` and ``G <- 0``. With ``hardware=`` the weights
+live on simulated chips, one per batch column (:mod:`astrocore.online.chip`):
+written through ``update`` and ``program``, read (``hold``, ``read``) at every
+prediction and every measured cost, features through the DAC, outputs
+through the ADC, perturbations through ``perturbation``, costs through
+``measure``; the estimate is then ``G += (C~(W + theta~) - C~(W)) theta~ /
+amplitude^2`` (weight) or ``G += dac(f) (...)^T`` (node) with ``C~`` the
+measured costs.
 
 :class:`WindowRidge` (a causal reference that is not a one-sample rule): ridge
 refitted every ``refit_every`` labelled steps on the last ``window`` labelled
@@ -48,7 +55,11 @@ import numpy as np
 from scipy.linalg.blas import dsymv as _symv, dsyr as _syr
 
 from .. import backend
-from ..validation import AnyOf, Array, Choice, Integer, InvalidParameterError, Real, Seed, validate_params
+from ..hardware import energy as hw_energy
+from ..hardware.model import HARDWARE, as_model
+from ..validation import (AnyOf, Array, Choice, Integer, InvalidParameterError, Optional, Real, Seed,
+                          validate_params)
+from .chip import ReadoutChip
 
 DIRECTIONS = ("weight", "node")
 LEARNERS = ("mgd_weight", "mgd_node", "rls", "lms", "window_ridge")
@@ -57,6 +68,7 @@ LEARNERS = ("mgd_weight", "mgd_node", "rls", "lms", "window_ridge")
 _RESCALE = 1e100   # RLS folds its scale c into S beyond this (c grows as lambda^-t)
 _SHAPE = {"n_features": Integer(1), "n_outputs": Integer(1), "batch": Integer(1)}
 _SIZES = {"n_features": Integer(1), "n_outputs": Integer(1)}
+_ASSUMPTIONS = hw_energy.EnergyAssumptions()
 
 
 def _hyper(low: float, high: float | None, closed: str) -> AnyOf:
@@ -197,13 +209,21 @@ class LMS(Learner):
 
 
 class MGDReadout(Learner):
-    """Multiplexed gradient descent on the readout from the cost at labelled steps (module docstring)."""
+    """Multiplexed gradient descent on the readout from the cost at labelled steps (module docstring).
+
+    ``hardware``: None, a preset name (``ideal``, ``digital8``, ``pcm``,
+    ``rram``) or a :class:`astrocore.hardware.HardwareModel`; the readout's
+    weights then live on one simulated chip per batch column, drawing from
+    the stream :func:`astrocore.backend.device_stream` ``(seed, "readout",
+    column)`` (:class:`astrocore.online.chip.ReadoutChip`). None and the ideal
+    model run the plain arithmetic (bit for bit the learner without hardware).
+    """
 
     @validate_params({"direction": Choice(DIRECTIONS), "eta": _hyper(0, None, "neither"),
                       "amplitude": Real(0, closed="neither"), "tau_theta": Integer(1),
-                      "n_perturbations": Integer(1), "seed": Seed()})
+                      "n_perturbations": Integer(1), "seed": Seed(), "hardware": HARDWARE})
     def __init__(self, direction: str = "node", eta=1e-2, amplitude: float = 1e-2, tau_theta: int = 1,
-                 n_perturbations: int = 1, seed: int = 0):
+                 n_perturbations: int = 1, seed: int = 0, hardware=None):
         _in_interval("eta", eta, 0.0, None, "neither")
         self.direction = direction
         self.eta = eta
@@ -211,6 +231,7 @@ class MGDReadout(Learner):
         self.tau_theta = tau_theta
         self.n_perturbations = n_perturbations
         self.seed = seed
+        self.hardware = as_model(hardware)
 
     @property
     def name(self) -> str:
@@ -227,13 +248,25 @@ class MGDReadout(Learner):
         state["eta"] = _per_column("eta", self.eta, batch, 0.0, None, "neither")
         state["count"] = 0
         state["rng"] = backend.stream(self.seed, "perturbations", host=True)
+        state["chip"] = None
+        if self.hardware is not None:
+            state["chip"] = ReadoutChip(self.hardware, self.seed, batch, n_features, n_outputs)
+            state["W"] = state["chip"].program(state["W"])
         return state
+
+    @staticmethod
+    def predict(state: dict, f):
+        """``y_hat = W^T f`` for ``f (..., B, F)``, on the chips when there are (``adc(read(W)^T dac(f))``)."""
+        chip = state.get("chip")
+        return Learner.predict(state, f) if chip is None else chip.forward(state["W"], f)
 
     def _signs(self, rng, shape) -> np.ndarray:
         return (rng.integers(0, 2, size=shape, dtype=np.int8) * 2 - 1).astype(np.float64)
 
     def estimate(self, state: dict, f, y) -> np.ndarray:
         """The gradient estimate ``(B, F, D)`` of one labelled sample, summed over its perturbations."""
+        if state.get("chip") is not None:
+            return self._estimate_on_chip(state, f, y)
         W, a, rng = state["W"], self.amplitude, state["rng"]
         e0 = np.einsum("bf,bfd->bd", f, W) - y
         c0 = 0.5 * np.einsum("bd,bd->b", e0, e0)
@@ -252,11 +285,38 @@ class MGDReadout(Learner):
                 G += f[:, :, None] * ((dc / a)[:, None] * s)[:, None, :]
         return G
 
+    def _estimate_on_chip(self, state: dict, f, y) -> np.ndarray:
+        """:meth:`estimate` with every read, conversion and cost on the chips (module docstring)."""
+        W, a, rng, chip = state["W"], self.amplitude, state["rng"], state["chip"]
+        B, F, D = W.shape
+        fq = chip.dac(f)
+
+        def cost(y_hat):
+            e = y_hat - y
+            return chip.measure(0.5 * np.einsum("bd,bd->b", e, e))
+
+        c0 = cost(chip.outputs(chip.read(W), fq))
+        G = np.zeros_like(W)
+        for _ in range(self.n_perturbations):
+            if self.direction == "weight":
+                s = self._signs(rng, (B, F, D))
+                dc = cost(chip.outputs(chip.read(W + chip.perturbation(a * s)), fq)) - c0
+                G += (dc / a)[:, None, None] * s
+            else:
+                s = self._signs(rng, (B, D))
+                dc = cost(chip.outputs(chip.read(W), fq, chip.perturbation(a * s))) - c0
+                G += fq[:, :, None] * ((dc / a)[:, None] * s)[:, None, :]
+        return G
+
     def update(self, state: dict, f, y) -> None:
         state["G"] += self.estimate(state, f, y)
         state["count"] += 1
         if state["count"] == self.tau_theta:
-            state["W"] -= state["eta"] * state["G"] / (self.tau_theta * self.n_perturbations)
+            if state.get("chip") is None:
+                state["W"] -= state["eta"] * state["G"] / (self.tau_theta * self.n_perturbations)
+            else:
+                delta = -state["eta"] * state["G"] / (self.tau_theta * self.n_perturbations)
+                state["W"][...] = state["chip"].update(state["W"], delta)
             state["G"][...] = 0.0
             state["count"] = 0
 
@@ -265,6 +325,39 @@ class MGDReadout(Learner):
         F, D, K = n_features, n_outputs, self.n_perturbations
         local = F * D * (K + 1) if self.direction == "weight" else F * D + K * D
         return {"macs": (K + 1) * F * D + local + F * D / self.tau_theta, "words": (K + 2) * F * D}
+
+    @validate_params({"n_features": Integer(2), "n_outputs": Integer(1),
+                      "writes_per_update": Optional(Real(0)), "assumptions": hw_energy.ASSUMPTIONS})
+    def energy_per_update(self, n_features: int, n_outputs: int, *, writes_per_update: float | None = None,
+                          assumptions: hw_energy.EnergyAssumptions = _ASSUMPTIONS) -> dict:
+        """Energy (pJ, by component and ``"total"``) of one labelled update on the learner's hardware.
+
+        The readout is one layer of ``n_features`` rows (the constant feature
+        as the bias row) and ``n_outputs`` columns, and a labelled update one
+        MGD step of :func:`astrocore.hardware.energy.training_step_energy`
+        ``((n_features - 1, n_outputs), hardware, "mgd", batch=K, tau_x=K,
+        tau_theta)``: ``K + 1`` passes (the perturbed ones and ``C0``), the
+        local perturbation and integration, ``F D / tau_theta`` weight
+        updates, on the technology of
+        :func:`astrocore.hardware.energy.technology` (None and ``ideal``:
+        ``fp32``; ``digital8``: ``int8``; ``pcm``: ``pcm``); the same total as
+        :func:`astrocore.analysis.online.energy_per_update`. On an analog
+        technology each update rewrites every cell (a programming pulse,
+        ``pcm_write``/``rram_write``); a chip's measured
+        ``writes_per_update`` (:attr:`~astrocore.online.chip.ReadoutChip.writes_per_update`:
+        the cells whose level changed) replaces that count, ``update =
+        writes_per_update E_write / tau_theta`` (digital technologies ignore
+        it: the arithmetic of ``W - eta G`` runs on every weight).
+        """
+        K = self.n_perturbations
+        out = hw_energy.training_step_energy((n_features - 1, n_outputs), self.hardware, "mgd", batch=K, tau_x=K,
+                                             tau_theta=self.tau_theta, assumptions=assumptions)
+        tech = hw_energy.technology(self.hardware)
+        if writes_per_update is not None and tech in hw_energy.ANALOG:
+            pulse = assumptions.pcm_write if tech == "pcm" else assumptions.rram_write
+            out["update"] = writes_per_update * pulse / self.tau_theta
+            out["total"] = sum(v for k, v in out.items() if k != "total")
+        return out
 
 
 class WindowRidge(Learner):

@@ -110,6 +110,7 @@ ENTRY_MODULES = (
     "astrocore.analysis.adaptation", "astrocore.analysis.series", "astrocore.analysis.synchrony",
     "astrocore.analysis.hardware_reservoir", "astrocore.reservoir.parameter_aware", "astrocore.diagrams",
     "astrocore.backend", "astrocore.workflow", "astrocore.online.learners", "astrocore.online.loop",
+    "astrocore.online.chip",
     "astrocore.analysis.streams", "astrocore.analysis.online", "astrocore.reservoir.controller",
     "astrocore.reservoir.phase_control", "astrocore.online.adapt",
 )
@@ -122,6 +123,8 @@ KERNELS = {
     "astrocore.online.learners.RLS.update", "astrocore.online.learners.LMS.update",
     "astrocore.online.learners.MGDReadout.update", "astrocore.online.learners.MGDReadout.estimate",
     "astrocore.online.learners.WindowRidge.update", "astrocore.online.loop.OnlineRun.__init__",
+    *(f"astrocore.online.chip.ReadoutChip.{m}" for m in ("program", "update", "hold", "read", "dac", "perturbation",
+                                                         "measure", "outputs", "forward")),
     "astrocore.backend.asarray", "astrocore.backend.to_host",
     "astrocore.hardware.device.Device.update", "astrocore.hardware.device.Device.read",
     "astrocore.hardware.device.Device.dac", "astrocore.hardware.device.Device.adc",
