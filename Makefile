@@ -14,7 +14,7 @@ TARGETS ?=
 
 # The reservoir experiments: chaotic runs, checked against reference tables (astrocore.reference).
 RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime reservoir_adaptation \
-                       rhythmic_inference hardware_reservoir integration_online
+                       rhythmic_inference hardware_reservoir integration_online integration_phase_control
 RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb \
                                          notebooks/integration_*.ipynb))
 

@@ -41,6 +41,10 @@ TABLE_COLUMNS = {
                            "nrmse_mean", "nrmse_std", "recovery_steps_median", "not_settled_fraction", "post_switch_nrmse",
                            "labels_used",
                            "cost_evaluations", "energy_per_update_j", "best_setting"],
+    "integration_phase_control": ["system", "context", "trained", "method", "window", "label_every", "seeds",
+                                  "forecasts", "vpt_mean", "vpt_std", "vpt_units", "climate_distance_mean",
+                                  "climate_distance_std", "labels_used", "cost_evaluations", "setting",
+                                  "vpt_fraction"],
 }
 
 
@@ -87,7 +91,7 @@ def test_the_reservoir_figure_notebooks_are_the_ones_with_a_reference():
     assert {Path(n).stem for n in RESERVOIR_FIGURE_NOTEBOOKS} == {
         "rhythmic_regimes_figures", "rhythmic_schematic_figures", "rhythmic_multiregime_figures",
         "rhythmic_adaptation_figures", "rhythmic_inference_figures", "hardware_reservoir_figures",
-        "integration_online_figures"}
+        "integration_online_figures", "integration_phase_figures"}
 
 
 @pytest.mark.parametrize("notebook", RESERVOIR_FIGURE_NOTEBOOKS)

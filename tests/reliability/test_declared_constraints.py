@@ -112,7 +112,7 @@ ENTRY_MODULES = (
     "astrocore.backend", "astrocore.workflow", "astrocore.online.learners", "astrocore.online.loop",
     "astrocore.online.chip",
     "astrocore.analysis.streams", "astrocore.analysis.online", "astrocore.reservoir.controller",
-    "astrocore.reservoir.phase_control", "astrocore.online.adapt",
+    "astrocore.reservoir.phase_control", "astrocore.online.adapt", "astrocore.analysis.phase_control",
 )
 KERNELS = {
     # called once per step or window by a declared trainer, reservoir or device
