@@ -40,16 +40,25 @@ import pandas as pd
 import xarray as xr
 
 from astrocore import online
+from astrocore.analysis._constraints import RUNS, TABLE
 from astrocore.analysis.streams import STREAMS, nonstationary_stream
 from astrocore.hardware import energy as hw_energy
+from astrocore.hardware.model import HARDWARE
 from astrocore.progress import progress
 from astrocore.reservoir import ESN, RhythmicSharing
 from astrocore.reservoir.readout import make_features, solve_ridge
-from astrocore.analysis._constraints import RUNS, TABLE
-from astrocore.hardware.model import HARDWARE
-from astrocore.validation import (POSITIVE_INT, Array, Choice, InstanceOf, Integer, InvalidParameterError, Optional,
-                                  Real, Seeds,
-                                  validate_params)
+from astrocore.validation import (
+    POSITIVE_INT,
+    Array,
+    Choice,
+    InstanceOf,
+    Integer,
+    InvalidParameterError,
+    Optional,
+    Real,
+    Seeds,
+    validate_params,
+)
 
 RESERVOIRS = ("esn", "rhythmic")
 ASTRO_GRAPHS = ("links", "domains")
@@ -64,6 +73,12 @@ GRIDS = {
     "window_ridge": {"window": [100, 300, 1000], "ridge": [1e-6, 1e-4, 1e-2, 1.0]},
 }
 """Every learner's tuning grid: 12 settings each (the product of the listed values)."""
+HARDWARE_PRESETS = ("ideal", "digital8", "pcm")
+"""The hardware the MGD readouts run on (part C); RLS, LMS and the ridges run in digital fp32 only."""
+MGD_LEARNERS = tuple(m for m in online.LEARNERS if m.startswith("mgd_"))
+HARDWARE_GRIDS = {m: {"eta": [1e-3, 3e-3, 1e-2, 3e-2], "amplitude": [0.03, 0.1, 0.3]} for m in MGD_LEARNERS}
+"""The MGD grids on a hardware preset: 12 settings, the perturbation amplitude tuned instead of ``tau_theta``
+(below one converter level a perturbation measures nothing)."""
 VECTOR_KEYS = {"rls": "forgetting", "lms": "learning_rate", "mgd_weight": "eta", "mgd_node": "eta"}
 """The hyperparameter a learner takes per batch column: its settings run as columns of one loop."""
 
@@ -74,10 +89,11 @@ _SEEDS = Seeds()
 def settings(name: str, grid: dict | None = None) -> list[dict]:
     """The settings of ``name``'s grid (default :data:`GRIDS`), the product of its values in order."""
     grid = GRIDS[name] if grid is None else grid
-    unknown = sorted(set(grid) - set(GRIDS[name]))
+    allowed = sorted(set(GRIDS[name]) | set(HARDWARE_GRIDS.get(name, {})))
+    unknown = sorted(set(grid) - set(allowed))
     empty = sorted(k for k, v in grid.items() if not isinstance(v, (list, tuple)) or not v)
     if unknown or empty:
-        raise InvalidParameterError(f"grid of {name!r} must map some of {sorted(GRIDS[name])} to non-empty lists "
+        raise InvalidParameterError(f"grid of {name!r} must map some of {allowed} to non-empty lists "
                                     f"of values, got {grid!r}")
     out = [{}]
     for key, values in grid.items():
@@ -169,17 +185,20 @@ def energy_per_update(name: str, learner: online.Learner | None, n_nodes: int, n
     return float(pj) * 1e-12
 
 
-def _learner(name: str, setting: dict, seed: int) -> online.Learner:
+def _learner(name: str, setting: dict, seed: int, hardware: str = "ideal") -> online.Learner:
     params = dict(setting)
     if name.startswith("mgd_"):
         params["seed"] = seed
+        if hardware != "ideal":
+            params["hardware"] = hardware
     return online.make_learner(name, **params)
 
 
 @validate_params({"name": Choice(online.LEARNERS), "features": Array(3), "targets": Array(3), "scale": Array(1),
-                  "label_every": Integer(1), "washout": Integer(0), "seed": Integer(0)})
+                  "label_every": Integer(1), "washout": Integer(0), "seed": Integer(0),
+                  "grid": Optional(InstanceOf(dict, example=dict)), "hardware": Choice(HARDWARE_PRESETS)})
 def tune(name: str, features, targets, scale, *, label_every: int, washout: int, seed: int = 0,
-         grid: dict | None = None) -> tuple[dict, np.ndarray]:
+         grid: dict | None = None, hardware: str = "ideal") -> tuple[dict, np.ndarray]:
     """Every setting of ``name``'s grid on the validation stream: ``(best setting, scores)``, scores in
     :func:`settings` order.
 
@@ -201,7 +220,7 @@ def tune(name: str, features, targets, scale, *, label_every: int, washout: int,
             setting[key] = np.repeat([order[i][key] for i in idx], B)
         f, y = np.tile(features, (1, len(idx), 1)), np.tile(targets, (1, len(idx), 1))
         with np.errstate(over="ignore", invalid="ignore"):
-            run = online.run_online(f, y, _learner(name, setting, seed), label_every=label_every,
+            run = online.run_online(f, y, _learner(name, setting, seed, hardware), label_every=label_every,
                                     check_finite=False)
         scores[idx] = stream_nrmse(run.prediction, y, scale, washout).reshape(len(idx), B).mean(1)
     return order[int(np.argmin(scores))], scores
@@ -223,11 +242,12 @@ def _offline_ridge(features, targets, labelled, ridge: float) -> np.ndarray:
                   "washout": Integer(0), "window": Integer(1), "record_every": Integer(1),
                   "ridge": Real(0, closed="neither"), "astro_graph": Choice(ASTRO_GRAPHS),
                   "reservoir_params": Optional(InstanceOf(dict, example=dict)),
-                  "grids": Optional(InstanceOf(dict, example=dict))})
+                  "grids": Optional(InstanceOf(dict, example=dict)), "hardware": Choice(HARDWARE_PRESETS)})
 def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, validation_seeds, label_every=(1, 10, 100),
                       learners=METHODS, steps: int = 7500, washout: int = 200, window: int = 50,
                       record_every: int = 10, ridge: float = 1e-6, astro_graph: str = "domains",
-                      reservoir_params: dict | None = None, grids: dict | None = None) -> xr.Dataset:
+                      reservoir_params: dict | None = None, grids: dict | None = None,
+                      hardware: str = "ideal") -> xr.Dataset:
     """One stream, one reservoir: every learner at every label density, tuned on the validation stream.
 
     The test stream is ``nonstationary_stream(stream, ic=0)`` driving the
@@ -236,7 +256,10 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
     both are standardised with the validation stream's mean and standard
     deviation. Rhythmic Sharing uses the ``astro_graph`` astrocyte graph
     (``domains``: the astrocytes of part B's phase controller);
-    ``reservoir_params`` go to both reservoirs. Returns one Dataset (dims ``learner``, ``label_every``,
+    ``reservoir_params`` go to both reservoirs. ``hardware``: the preset the
+    MGD readouts run on (:class:`astrocore.online.MGDReadout` ``hardware=``,
+    tuned on :data:`HARDWARE_GRIDS`; ``"ideal"``: plain arithmetic); only the
+    MGD learners run on a preset other than ``"ideal"``. Returns one Dataset (dims ``learner``, ``label_every``,
     ``seed``, ``time`` every ``record_every`` steps, ``switch``, ``setting``).
     """
     unknown = [m for m in learners if m not in METHODS]
@@ -248,6 +271,11 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
         raise InvalidParameterError(f"grids must be keyed by online learners {online.LEARNERS}, got {sorted(grids)}")
     if washout >= steps - 1:
         raise InvalidParameterError(f"washout must be below steps - 1 = {steps - 1}, got {washout}")
+    if hardware != "ideal" and not set(learners) <= set(MGD_LEARNERS):
+        raise InvalidParameterError(f"learners must be among {MGD_LEARNERS} with hardware={hardware!r} (RLS, LMS and "
+                                    f"the ridges are costed in digital fp32 only), got {list(learners)}")
+    if hardware != "ideal":
+        grids = {m: (grids or {}).get(m, HARDWARE_GRIDS[m]) for m in learners}
     test, val = nonstationary_stream(stream, steps=steps, ic=0), nonstationary_stream(stream, steps=steps, ic=1)
     mean, std = val.u.mean(0), val.u.std(0)
     params = dict(reservoir_params or {}, **({"astro_graph": astro_graph} if reservoir == "rhythmic" else {}))
@@ -280,16 +308,17 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
             labelled[washout::k] = True
             pred, n_labels, n_eval = _offline_ridge(f_test, y_test, labelled, ridge), int(labelled.sum()), 0
         else:
-            setting, s = tune(m, f_val, y_val, unit, label_every=k, washout=washout, grid=grids.get(m))
+            setting, s = tune(m, f_val, y_val, unit, label_every=k, washout=washout, grid=grids.get(m),
+                              hardware=hardware)
             scores[i, j, :len(s)] = s
             best[i, j] = ", ".join(f"{key}={val:g}" for key, val in setting.items())
-            learner = _learner(m, setting, seed=0)
+            learner = _learner(m, setting, seed=0, hardware=hardware)
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
                 run = online.run_online(f_test, y_test, learner, label_every=k, check_finite=False)
             loop_seconds[i, j] = time.perf_counter() - t0
             pred, n_labels, n_eval = run.prediction, run.labels_used, run.cost_evaluations
-            energy[i, j] = energy_per_update(m, learner, n_nodes, D)
+            energy[i, j] = energy_per_update(m, learner, n_nodes, D, hardware)
         with np.errstate(over="ignore", invalid="ignore"):
             run_err = running_nrmse(np.where(np.isfinite(pred), pred, np.inf), y_test, unit, window)
         running[i, j] = run_err[rec_t].T
@@ -311,7 +340,8 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
          "context": (("time",), test.context[1:][rec_t], {"long_name": "system parameter of the target"})},
         coords={"learner": list(learners), "label_every": list(label_every), "seed": list(seeds),
                 "time": rec_t, "switch": switches, "setting": np.arange(n_set)},
-        attrs={"stream": stream, "reservoir": reservoir, "n_nodes": n_nodes, "hardware": "fp32",
+        attrs={"stream": stream, "reservoir": reservoir, "n_nodes": n_nodes,
+               "hardware": "fp32" if hardware == "ideal" else hardware,
                "astro_graph": astro_graph if reservoir == "rhythmic" else "none", "steps": T, "washout": washout,
                "window": window, "dt": test.dt, "system": test.system,
                "reservoir_seconds": reservoir_seconds,
@@ -400,7 +430,8 @@ def speed_table(runs) -> pd.DataFrame:
 def online_verdict(table: pd.DataFrame) -> list[str]:
     """Where MGD-trained readouts stand against RLS and LMS, per label density: one line per comparison."""
     lines = []
-    online_rows = table[table.learner.isin(online.LEARNERS)]
+    fp32 = table[table.hardware == "fp32"]
+    online_rows = fp32[fp32.learner.isin(online.LEARNERS)]
     for k, part in online_rows.groupby("label_every"):
         mean = part.groupby("learner").nrmse_mean.median()
         best_mgd = mean[[m for m in mean.index if m.startswith("mgd_")]].idxmin()
@@ -416,7 +447,19 @@ def online_verdict(table: pd.DataFrame) -> list[str]:
         if len(post):
             lines.append(f"label every {k}: median NRMSE in the first steps after a switch: " +
                          ", ".join(f"{m} {v:.3f}" for m, v in post.sort_values().items()))
-    energy = table[table.label_every == table.label_every.min()].groupby("learner").energy_per_update_j.median()
-    lines.append("energy per labelled update (J, median): " +
+    energy = fp32[fp32.label_every == fp32.label_every.min()].groupby("learner").energy_per_update_j.median()
+    lines.append("energy per labelled update (J, median, digital fp32): " +
                  ", ".join(f"{m} {v:.2e}" for m, v in energy.dropna().sort_values().items()))
+    keys = ["system", "reservoir", "n_nodes"]
+    for (hw, k), part in table[table.hardware != "fp32"].groupby(["hardware", "label_every"], sort=False):
+        rls = fp32[(fp32.learner == "rls") & (fp32.label_every == k)].set_index(keys)
+        for m, rows in part.groupby("learner", sort=False):
+            rows = rows.set_index(keys)
+            ideal = fp32[(fp32.learner == m) & (fp32.label_every == k)].set_index(keys)
+            lines.append(
+                f"{m} on {hw}, label every {k}: median NRMSE {rows.nrmse_mean.median():.3f} (fp32: "
+                f"{ideal.nrmse_mean.median():.3f}, RLS fp32: {rls.nrmse_mean.median():.3f}); at or below RLS in "
+                f"{int((rows.nrmse_mean <= rls.nrmse_mean.reindex(rows.index)).sum())} of {len(rows)}; energy per "
+                f"update {rows.energy_per_update_j.median():.2e} J against RLS fp32 "
+                f"{rls.energy_per_update_j.median():.2e} J")
     return lines
