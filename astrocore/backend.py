@@ -146,9 +146,10 @@ STREAMS = {
 }
 """The named streams of a run: name -> the number that follows the seed in its SeedSequence."""
 
-DEVICE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4, "readout": 5}
+DEVICE_STREAMS = {"recurrent": 1, "input": 2, "modulation": 3, "phase": 4, "readout": 5, "controller": 6}
 """A device's named streams (the reservoirs' hardware draws: programmed weights, modulation and phase noise;
-an online readout's chips, one per batch column: :mod:`astrocore.online.chip`)."""
+an online readout's chips, one per batch column: :mod:`astrocore.online.chip`; the link-phase controller's
+cost read-out: :mod:`astrocore.reservoir.phase_control`)."""
 
 _STREAM = Choice(tuple(STREAMS))
 _DEVICE_STREAM = Choice(tuple(DEVICE_STREAMS))

@@ -125,7 +125,7 @@ TABLES: dict[str, TableSpec] = {
         Statistic("cv_r2", 0.05), Statistic("abs_spearman", 0.05))),
     "integration_online": TableSpec(("system", "reservoir", "n_nodes", "learner", "label_every", "hardware"), (
         Statistic("nrmse", NRMSE_FLOOR),), pool_by=("label_every",)),
-    "integration_phase_control": TableSpec(("system", "context", "method", "window", "label_every"), (
+    "integration_phase_control": TableSpec(("system", "hardware", "context", "method", "window", "label_every"), (
         Statistic("vpt", 0.03, n="forecasts"), Statistic("climate_distance", 0.02)), pool=False),
     "rhythmic_inference_features": TableSpec(("system", "value"), (
         Statistic("R", R_FLOOR), Statistic("phase_velocity", 1e-3), Statistic("activity", 0.005),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from astrocore import online
+from astrocore.hardware import CostReadout, HardwareModel
 from astrocore.online.adapt import adapt_readout
 from astrocore.reservoir import ESN, ReservoirState, RhythmicSharing, topology
 from astrocore.reservoir.controller import PhaseController
@@ -158,3 +159,30 @@ def test_rls_adaptation_is_ridge_pulled_towards_the_fitted_readout(fitted):
         ref = np.linalg.solve(alpha * np.eye(X.shape[1]) + X.T @ X, alpha * w0 + X.T @ Y)
         np.testing.assert_allclose(run.coef[b], ref, rtol=1e-6, atol=1e-8)
     assert run.labels_used == t.size
+
+
+def test_the_ideal_preset_reproduces_the_controller_without_hardware(fitted):
+    _, windows, u = fitted
+    ctl = PhaseController(n_iterations=3, amplitude=0.2, eta=0.2)
+    runs = []
+    for hw in (None, "ideal"):
+        model = RhythmicSharing(30, astro_graph="domains", hardware=hw, **PARAMS).fit(u[:700])
+        runs.append(_controlled(model, windows, ctl))
+    assert np.array_equal(runs[0].prediction, runs[1].prediction)
+    assert np.array_equal(runs[0].info["cost"], runs[1].info["cost"])
+
+
+def test_on_a_device_every_cost_is_read_through_its_cost_readout(fitted):
+    _, windows, u = fitted
+    ctl = PhaseController(n_iterations=3, amplitude=0.2, eta=0.2)
+    coarse = RhythmicSharing(30, astro_graph="domains", hardware=HardwareModel(
+        cost=CostReadout(cost_bits=2, cost_range=64.0)), **PARAMS).fit(u[:700])
+    run = _controlled(coarse, windows, ctl)
+    # a 2-bit read-out over [0, 64] reads every C / C(0) below 10 as 0: the estimate is zero and no offset
+    # ever looks better, so the frozen phases are kept
+    assert np.array_equal(run.info["theta"], np.zeros_like(run.info["theta"]))
+    fine = RhythmicSharing(30, astro_graph="domains", hardware=HardwareModel(
+        cost=CostReadout(cost_bits=16, cost_range=4.0)), **PARAMS).fit(u[:700])
+    ideal = RhythmicSharing(30, astro_graph="domains", **PARAMS).fit(u[:700])
+    a, b = _controlled(fine, windows, ctl).info["cost"], _controlled(ideal, windows, ctl).info["cost"]
+    np.testing.assert_allclose(a, b, rtol=1e-3)

@@ -41,7 +41,7 @@ TABLE_COLUMNS = {
                            "nrmse_mean", "nrmse_std", "recovery_steps_median", "not_settled_fraction", "post_switch_nrmse",
                            "labels_used",
                            "cost_evaluations", "energy_per_update_j", "best_setting"],
-    "integration_phase_control": ["system", "context", "trained", "method", "window", "label_every", "seeds",
+    "integration_phase_control": ["system", "hardware", "context", "trained", "method", "window", "label_every", "seeds",
                                   "forecasts", "vpt_mean", "vpt_std", "vpt_units", "climate_distance_mean",
                                   "climate_distance_std", "labels_used", "cost_evaluations", "setting",
                                   "vpt_fraction"],

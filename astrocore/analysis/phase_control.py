@@ -47,6 +47,7 @@ from astrocore.reservoir.controller import PhaseController
 from astrocore.reservoir.parameter_aware import ParameterAwareESN
 from astrocore.validation import (
     Bool,
+    Choice,
     InstanceOf,
     Integer,
     InvalidParameterError,
@@ -59,6 +60,11 @@ from ._constraints import RUNS, TABLE
 
 METHODS = ("none", "freeze", "authors", "sweep", "mgd_order", "mgd_domains", "rls_rs", "rls_esn", "esn",
            "parameter_aware_esn")
+HARDWARE_PRESETS = ("ideal", "digital8", "pcm")
+HARDWARE_METHODS = ("none", "freeze", "sweep", "mgd_order", "mgd_domains")
+"""What runs on a hardware preset other than ``ideal`` (part C): Rhythmic Sharing on the device, as trained,
+frozen, steered by the sweep and by the two MGD controllers (costs through the device's cost read-out); the
+readout adaptation and the ESNs stay in digital fp32 (the ``ideal`` run)."""
 EVERY_LABEL = ("authors", "sweep")
 """Methods that read the prediction error at every step (defined at ``label_every = 1`` only)."""
 NO_LABELS = ("none", "freeze", "esn", "parameter_aware_esn")
@@ -70,8 +76,9 @@ GRIDS = {
 }
 """The tuning budget: 4 settings per adapting method (MGD: amplitude and step RMS in rad; RLS: ``P(0) = I / alpha``,
 forgetting 1)."""
-TABLE_COLUMNS = ("system", "context", "trained", "method", "window", "label_every", "seeds", "vpt_mean", "vpt_std",
-                 "climate_distance", "labels_used", "cost_evaluations", "setting")
+TABLE_COLUMNS = ("system", "hardware", "context", "trained", "method", "window", "label_every", "seeds", "forecasts",
+                 "vpt_mean", "vpt_std", "vpt_units", "climate_distance_mean", "climate_distance_std", "labels_used",
+                 "cost_evaluations", "setting", "vpt_fraction")
 LONG_NAMES = {"vpt": "valid prediction time", "climate_distance": "climate distance (amplitude, period, type)"}
 
 _DATASET = InstanceOf(xr.Dataset, example=xr.Dataset)
@@ -95,14 +102,16 @@ def selected_hyperparameters(ds: xr.Dataset) -> dict:
     return {str(h): float(row.sel(hyper=h)) for h in ds.hyper.values} | {"readout_bias": True}
 
 
-def _models(bench, seed: int, n_nodes: int, configs: dict) -> dict:
+def _models(bench, seed: int, n_nodes: int, configs: dict, hardware: str = "ideal") -> dict:
     def common(name):
         cfg = configs.get(CONFIG_MODELS[name], dict(adaptation.AUTHORS))
         return {**{k: cfg[k] for k in adaptation.HYPERPARAMETERS}, "readout_bias": True,
                 "washout": adaptation.WASHOUT, "seed": seed}
 
-    rs = RhythmicSharing(n_nodes, astro_graph="domains", **common("rs")).fit(bench.u_train,
-                                                                             segment_starts=bench.starts)
+    rs = RhythmicSharing(n_nodes, astro_graph="domains", hardware=hardware, **common("rs")).fit(
+        bench.u_train, segment_starts=bench.starts)
+    if hardware != "ideal":
+        return {"rs": rs}
     esn = ESN(n_nodes, **common("esn")).fit(bench.u_train, segment_starts=bench.starts)
     pa = ParameterAwareESN(n_nodes, param_range=bench.param_range, **common("pa")).fit(
         bench.u_train, bench.p_train, segment_starts=bench.starts)
@@ -175,9 +184,10 @@ def _scores(pred, bench, which: str, chosen, horizon: int) -> list:
 @validate_params({"train": _DATASET, "tests": _TESTS, "seeds": Seeds(), "windows": _WINDOWS,
                   "label_every": _WINDOWS, "n_nodes": Integer(1), "n_iterations": Integer(1),
                   "n_perturbations": Integer(1), "val_horizon": Integer(1),
-                  "configs": Optional(InstanceOf(dict, example=dict)), "progress": Bool()})
+                  "configs": Optional(InstanceOf(dict, example=dict)), "hardware": Choice(HARDWARE_PRESETS),
+                  "progress": Bool()})
 def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int = 100, n_iterations: int = 20,
-        n_perturbations: int = 8, val_horizon: int = 400, configs: dict | None = None,
+        n_perturbations: int = 8, val_horizon: int = 400, configs: dict | None = None, hardware: str = "ideal",
         progress: bool = True) -> xr.Dataset:
     """Every method (:data:`METHODS`) at every window length, label density, seed, context and window.
 
@@ -185,7 +195,8 @@ def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int =
     ``configs``: the hyperparameters per model (``rhythmic_sharing``, ``esn``,
     ``parameter_aware_esn``; :func:`selected_hyperparameters`
     of the adaptation runs, tuned on the trained contexts), the authors' set
-    where a model is missing.
+    where a model is missing; ``hardware``: the preset Rhythmic Sharing and its
+    controllers run on (other than ``"ideal"``: :data:`HARDWARE_METHODS` only).
     Returns a Dataset with ``vpt`` and ``climate_distance`` over ``(method,
     window, label_every, seed, context, ic)`` (NaN where a method does not
     exist: the steering rules at ``label_every > 1``), ``labels_used`` and
@@ -205,7 +216,8 @@ def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int =
     unknown = sorted(set(configs) - set(CONFIG_MODELS.values()))
     if unknown:
         raise InvalidParameterError(f"configs has unknown model(s) {unknown}; allowed: {sorted(CONFIG_MODELS.values())}")
-    models = {seed: _models(bench, seed, n_nodes, configs) for seed in seeds}
+    models = {seed: _models(bench, seed, n_nodes, configs, hardware) for seed in seeds}
+    methods = METHODS if hardware == "ideal" else HARDWARE_METHODS
     shape = (len(METHODS), len(windows), len(label_every), len(seeds), n_ctx, n_ic)
     vpt, climate = np.full(shape, np.nan), np.full(shape, np.nan)
     labels = np.full(shape[:3], np.nan)
@@ -221,7 +233,7 @@ def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int =
 
     for w, k, m in tqdm(tasks, desc=f"{train.attrs['system']}: methods x windows x labels", disable=not progress):
         method, W, ke = METHODS[m], int(windows[w]), int(label_every[k])
-        if (method in EVERY_LABEL and ke != 1) or (method in NO_LABELS and k > 0):
+        if method not in methods or (method in EVERY_LABEL and ke != 1) or (method in NO_LABELS and k > 0):
             continue
         args = {"horizon": H, "window": W, "label_every": ke, "n_iterations": n_iterations, "n_perturbations": n_perturbations}
         setting = {}
@@ -276,7 +288,8 @@ def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int =
     ds["vpt_units"] = ("context", [t.attrs["vpt_units"] for t in tests])
     ds["vpt_cap"] = ("context", [H * bench.dt * adaptation._lyapunov_scale(t) for t in bench.tests],
                      {"long_name": "the forecast horizon in VPT units (the largest VPT)", "units": "see vpt_units"})
-    ds.attrs.update(system=train.attrs["system"], n_nodes=n_nodes, dt=bench.dt, warmup_steps=bench.warmup_steps,
+    ds.attrs.update(system=train.attrs["system"], hardware="fp32" if hardware == "ideal" else hardware,
+                    n_nodes=n_nodes, dt=bench.dt, warmup_steps=bench.warmup_steps,
                     horizon=H, val_horizon=val_horizon, n_iterations=n_iterations, n_perturbations=n_perturbations,
                     **{f"config_{m}": str({k: round(v, 6) for k, v in configs.get(m, adaptation.AUTHORS).items()})
                        for m in CONFIG_MODELS.values()})
@@ -299,6 +312,7 @@ def long_form(runs) -> pd.DataFrame:
         df["vpt_fraction"] = df["vpt"] / df["vpt_cap"]
         df["setting"] = [_setting_label(m, int(i)) for m, i in zip(df["method"], df["selected"])]
         df.insert(0, "system", ds.attrs["system"])
+        df.insert(1, "hardware", ds.attrs.get("hardware", "fp32"))
         frames.append(df.drop(columns=["selected", "vpt_cap"]))
     return pd.concat(frames, ignore_index=True)
 
@@ -315,7 +329,7 @@ def table(runs) -> pd.DataFrame:
     density the seeds, forecasts, VPT and climate distance (mean and standard deviation over every seed and
     initial condition), the labels and cost evaluations per window and the tuned setting."""
     df = long_form(runs)
-    keys = ["system", "context", "trained", "method", "window", "label_every"]
+    keys = ["system", "hardware", "context", "trained", "method", "window", "label_every"]
     out = forecasts.summarize(df, keys)
     extra = df.groupby(keys, sort=False).agg(labels_used=("labels_used", "first"),
                                              cost_evaluations=("cost_evaluations", "first"),
@@ -323,15 +337,15 @@ def table(runs) -> pd.DataFrame:
                                              vpt_fraction=("vpt_fraction", "mean")).reset_index()
     out = out.merge(extra, on=keys)
     out["method"] = pd.Categorical(out["method"], METHODS, ordered=True)
-    out = out.sort_values(["system", "window", "label_every", "context", "method"]).reset_index(drop=True)
+    out = out.sort_values(["system", "hardware", "window", "label_every", "context", "method"]).reset_index(drop=True)
     out["method"] = out["method"].astype(str)
-    return out
+    return out[list(TABLE_COLUMNS)]
 
 
 def _beats(table: pd.DataFrame, a: str, b: str, z: float = 2.0) -> tuple[int, int, int]:
     """Unseen (system, context, window, label_every) rows where ``a``'s mean VPT is more than ``z`` standard
     errors above ``b``'s, within them, and below; pairs where both exist."""
-    keys = ["system", "context", "window", "label_every"]
+    keys = ["system", "hardware", "context", "window", "label_every"]
     rows = table[~table["trained"].astype(bool)]
     pa, pb = rows[rows["method"] == a].set_index(keys), rows[rows["method"] == b].set_index(keys)
     both = pa.join(pb, lsuffix="_a", rsuffix="_b", how="inner")
@@ -346,13 +360,19 @@ def verdict(table: pd.DataFrame) -> list[str]:
     method, then where the astrocyte controller beats each alternative by more than two standard errors."""
     lines = []
     unseen = table[~table["trained"].astype(bool)]
-    for (system, window, k), g in unseen.groupby(["system", "window", "label_every"], sort=False):
+    for (system, hw, window, k), g in unseen.groupby(["system", "hardware", "window", "label_every"], sort=False):
         means = g.groupby("method", sort=False)["vpt_fraction"].mean()
         parts = ", ".join(f"{m} {means[m]:.3f}" for m in METHODS if m in means.index)
-        lines.append(f"{system}, W = {window}, a label every {k}: VPT / horizon at unseen contexts: {parts}")
+        lines.append(f"{system} ({hw}), W = {window}, a label every {k}: VPT / horizon at unseen contexts: {parts}")
     for rival in ("none", "freeze", "sweep", "authors", "mgd_order", "rls_rs", "rls_esn", "esn"):
-        up, tie, down = _beats(table, "mgd_domains", rival)
+        up, tie, down = _beats(table[table["hardware"] == "fp32"], "mgd_domains", rival)
         if up + tie + down:
             lines.append(f"mgd_domains against {rival}: longer VPT in {up}, within 2 standard errors in {tie}, "
                          f"shorter in {down} of {up + tie + down} (unseen context, window, label density) cases")
+    for hw in [h for h in dict.fromkeys(table["hardware"]) if h != "fp32"]:
+        for rival in ("freeze", "sweep"):
+            up, tie, down = _beats(table[table["hardware"] == hw], "mgd_domains", rival)
+            if up + tie + down:
+                lines.append(f"on {hw}: mgd_domains against {rival}: longer VPT in {up}, within 2 standard errors in "
+                             f"{tie}, shorter in {down} of {up + tie + down} cases")
     return lines

@@ -41,6 +41,15 @@ the reservoir at every step),
 counting from ``n_free + n_settle`` (the frozen-phase state settles first).
 ``PhaseController(n_iterations=0)`` is "freeze": the phases at ``phi_free``,
 no offset (zero offsets reproduce that run exactly: ``tests/test_phase_control.py``).
+
+On hardware (the model's ``hardware=``, issue 12 part C) the reservoir runs on
+its device (programmed weights, node-state bits, phase noise: the model's
+own hook points) and the controller reads every cost through the device's
+cost read-out (``measure``: noise, ADC over ``[0, cost_range]``), one chip
+with the device stream ``controller`` of the controller's seed. The read-out
+is calibrated to the window: it measures ``C(theta) / C(0)`` (``C(0)``, the
+frozen phases' cost, read once exactly), so its range holds the costs the
+controller meets. With no ``measure`` part (``ideal``) nothing changes.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..hardware import Chips
 from ..validation import (
     Array,
     InstanceOf,
@@ -203,11 +213,19 @@ def steer_mgd(model, plan, u3, phases, *, controller: PhaseController, n_free: i
     history = np.full((c.n_iterations + 1, B), np.nan)
     best, best_cost = theta.copy(), np.full(B, np.inf)
     rng = backend._stream(c.seed, "phase_control", host=True)
+    readout = () if model.hardware is None else model.hardware.at("measure")
+    site = Chips([backend._device_stream(c.seed, "controller", (0,))], hardware=model.hardware) if readout else None
+    reference = None
     for it in range(c.n_iterations):
         codes = rng.integers(0, 2, size=(B, K, problem.n_parameters)).astype(float) * 2.0 - 1.0
         trial = np.concatenate([theta[:, None], theta[:, None] + c.amplitude * codes,
                                 theta[:, None] - c.amplitude * codes], axis=1)
         cost = problem.cost(trial)
+        if readout:
+            reference = cost[:, :1].copy() if reference is None else reference
+            cost = cost / np.where(reference > 0, reference, 1.0)
+            for part in readout:
+                cost = part.measure(cost, site)
         history[it] = cost[:, 0]
         better = cost[:, 0] < best_cost
         best[better], best_cost[better] = theta[better], cost[better, 0]
@@ -225,6 +243,8 @@ def steer_mgd(model, plan, u3, phases, *, controller: PhaseController, n_free: i
     finally:
         plan.osum = None
     history[-1] = final_cost / problem.scale
+    if reference is not None:  # measured C / C(0) back to the units of the last row, C / sum_i var(u_i)
+        history[:-1] *= reference[:, 0]
     sums = xp.concatenate([sums_free, frozen_sums[1:]])
     info = {"steering": "mgd", **c.get_params(), "n_free": n_free, "n_settle": n_settle, "theta": best,
             "cost": history, "labels_used": int(problem.scored.sum()),
