@@ -47,18 +47,8 @@ from astrocore.hardware.model import HARDWARE
 from astrocore.progress import progress
 from astrocore.reservoir import ESN, RhythmicSharing
 from astrocore.reservoir.readout import make_features, solve_ridge
-from astrocore.validation import (
-    POSITIVE_INT,
-    Array,
-    Choice,
-    InstanceOf,
-    Integer,
-    InvalidParameterError,
-    Optional,
-    Real,
-    Seeds,
-    validate_params,
-)
+from astrocore.validation import (POSITIVE_INT, Array, Choice, InstanceOf, Integer, InvalidParameterError, Optional,
+                                  Real, Seeds, validate_params)
 
 RESERVOIRS = ("esn", "rhythmic")
 ASTRO_GRAPHS = ("links", "domains")

@@ -45,16 +45,8 @@ from astrocore.online.adapt import adapt_readout
 from astrocore.reservoir import ESN, RhythmicSharing
 from astrocore.reservoir.controller import PhaseController
 from astrocore.reservoir.parameter_aware import ParameterAwareESN
-from astrocore.validation import (
-    Bool,
-    Choice,
-    InstanceOf,
-    Integer,
-    InvalidParameterError,
-    Optional,
-    Seeds,
-    validate_params,
-)
+from astrocore.validation import (Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Seeds,
+                                  validate_params)
 
 from ._constraints import RUNS, TABLE
 

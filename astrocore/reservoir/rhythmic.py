@@ -92,21 +92,8 @@ import scipy.sparse as sp
 
 from .. import backend, numeric_path
 from ..hardware import Chips
-from ..validation import (
-    AnyOf,
-    Array,
-    Bool,
-    Choice,
-    InstanceOf,
-    Integer,
-    InvalidParameterError,
-    Optional,
-    Real,
-    Seed,
-    check_memory,
-    memory_budget,
-    validate_params,
-)
+from ..validation import (AnyOf, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real, Seed,
+                          check_memory, memory_budget, validate_params)
 from . import topology
 from ._constraints import HARDWARE, SERIES, STATE, SeedOrSeeds, graph_bytes, plan_bytes
 from ._kernels import spmv_acc, to_device_csr
