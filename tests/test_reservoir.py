@@ -349,7 +349,8 @@ def test_horizon_must_be_a_positive_integer(horizon):
 
 def test_steering_options_are_validated():
     model = fitted_rhythmic()
-    with pytest.raises(ValueError, match=r"steering must be None or one of \('authors', 'sweep'\), got 'wander'"):
+    with pytest.raises(ValueError, match=r"steering must be None or one of \('authors', 'sweep'\) or an instance of "
+                                         r"PhaseController, got 'wander'"):
         model.forecast(sine(50), 5, steering="wander")
     with pytest.raises(ValueError, match="needs link phases"):
         ESN(20, degree=3, washout=5).fit(sine(50)).forecast(sine(20), 5, steering="authors")
