@@ -212,23 +212,46 @@ def benchmark(train: xr.Dataset, tests) -> Benchmark:
         trained=np.array([bool(ds.attrs["trained"]) for ds in tests]))
 
 
-def _evaluate(forecaster: Forecaster, bench: Benchmark, which: str, selected, horizon: int):
-    """Forecast the windows ``which`` (``"window"`` or ``"val_window"``) of the contexts ``selected`` in one
-    batch; per-context score dicts (:func:`astrocore.analysis.forecasts.score_forecasts`) and predictions."""
-    W, mu, sd = bench.warmup_steps, bench.mu, bench.sd
+_BENCH = InstanceOf(Benchmark, example=_empty_benchmark)
+_WHICH = Choice(("window", "val_window"))
+
+
+@validate_params({"bench": _BENCH, "which": _WHICH, "selected": InstanceOf(np.ndarray, list, tuple, example=list),
+                  "window": Optional(Integer(1))})
+def observed_windows(bench: Benchmark, which: str, selected, window: int | None = None) -> tuple:
+    """The observed steps before each forecast of the contexts ``selected`` (``which``: ``"window"`` or
+    ``"val_window"``), the last ``window`` of the ``warmup_steps`` (all by default): ``(W, B, 3)`` as fed,
+    the context per column and the chosen context files."""
+    end = bench.warmup_steps
+    start = end - (end if window is None else window)
     chosen = [ds for ds, keep in zip(bench.tests, selected) if keep]
     wins = [ds[which].values for ds in chosen]
-    obs = np.concatenate([((w[:, :W] - mu) / sd).transpose(1, 0, 2) for w in wins], axis=1)
+    obs = np.concatenate([((w[:, start:end] - bench.mu) / bench.sd).transpose(1, 0, 2) for w in wins], axis=1)
     p = np.concatenate([np.full(w.shape[0], ds.attrs["context"]) for w, ds in zip(wins, chosen)])
-    pred = forecaster.forecast(obs, p, horizon) * sd + mu
-    out, i = [], 0
-    for w, ds in zip(wins, chosen):
-        n = w.shape[0]
-        out.append(forecasts.score_forecasts(pred[:, i:i + n], w[:, W:W + horizon].transpose(1, 0, 2),
+    return obs, p, chosen
+
+
+@validate_params({"pred": Array(3), "bench": _BENCH, "which": _WHICH, "chosen": _TESTS, "horizon": Integer(1)})
+def score_windows(pred, bench: Benchmark, which: str, chosen, horizon: int) -> list:
+    """Per chosen context the score dict (:func:`astrocore.analysis.forecasts.score_forecasts`) of its
+    windows, from predictions ``(horizon, B, 3)`` in the units of the data."""
+    W, out, i = bench.warmup_steps, [], 0
+    for ds in chosen:
+        truth = ds[which].values
+        n = truth.shape[0]
+        out.append(forecasts.score_forecasts(pred[:, i:i + n], truth[:, W:W + horizon].transpose(1, 0, 2),
                                              dt=bench.dt, lyapunov_exponent=_lyapunov_scale(ds),
                                              scale=ds.scale.values))
         i += n
-    return out, pred
+    return out
+
+
+def _evaluate(forecaster: Forecaster, bench: Benchmark, which: str, selected, horizon: int):
+    """Forecast the windows ``which`` of the contexts ``selected`` in one batch; per-context score dicts and
+    the predictions (in the units of the data)."""
+    obs, p, chosen = observed_windows(bench, which, selected)
+    pred = forecaster.forecast(obs, p, horizon) * bench.sd + bench.mu
+    return score_windows(pred, bench, which, chosen, horizon), pred
 
 
 def _forecaster(kind, cfg, seed, steering, bench: Benchmark, n_nodes: int) -> Forecaster:
@@ -236,7 +259,7 @@ def _forecaster(kind, cfg, seed, steering, bench: Benchmark, n_nodes: int) -> Fo
         bench.u_train, bench.p_train, bench.starts)
 
 
-@validate_params({"kind": Choice(MODELS), "cfg": _CONFIG, "bench": InstanceOf(Benchmark, example=_empty_benchmark),
+@validate_params({"kind": Choice(MODELS), "cfg": _CONFIG, "bench": _BENCH,
                   "seeds": Seeds(), "val_horizon": Integer(1), "steering": _STEERING, "n_nodes": Integer(1)})
 def validation_scores(kind: str, cfg: dict, bench: Benchmark, seeds, val_horizon: int, steering=None,
                       n_nodes: int = 100) -> np.ndarray:

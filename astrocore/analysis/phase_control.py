@@ -42,6 +42,7 @@ import xarray as xr
 from astrocore import online
 from astrocore.analysis import adaptation, forecasts, tuning
 from astrocore.online.adapt import adapt_readout
+from astrocore.progress import progress as show_progress
 from astrocore.reservoir import ESN, RhythmicSharing
 from astrocore.reservoir.controller import PhaseController
 from astrocore.reservoir.parameter_aware import ParameterAwareESN
@@ -110,18 +111,6 @@ def _models(bench, seed: int, n_nodes: int, configs: dict, hardware: str = "idea
     return {"rs": rs, "esn": esn, "pa": pa}
 
 
-def _observed(bench, which: str, window: int, selected) -> tuple:
-    """The last ``window`` observed steps before each forecast of the contexts ``selected``: ``(W, B, 3)``
-    (as fed), the context per column and the chosen context files."""
-    start = bench.warmup_steps - window
-    chosen = [ds for ds, keep in zip(bench.tests, selected) if keep]
-    obs = np.concatenate([((ds[which].values[:, start:bench.warmup_steps] - bench.mu) / bench.sd).transpose(1, 0, 2)
-                          for ds in chosen], axis=1)
-    p = np.concatenate([np.full(ds.sizes["ic" if which == "window" else "val_ic"], ds.attrs["context"])
-                        for ds in chosen])
-    return obs, p, chosen
-
-
 def _forecast(method: str, models: dict, obs, p, horizon: int, window: int, label_every: int, setting: dict,
               n_iterations: int, n_perturbations: int, seed: int) -> tuple:
     """Standardised prediction ``(horizon, B, 3)``, labels used and cost evaluations (per window), and the
@@ -156,21 +145,6 @@ def _forecast(method: str, models: dict, obs, p, horizon: int, window: int, labe
         if method == "freeze":
             return run.prediction, 0, 0, {}
         return run.prediction, run.info["labels_used"], run.info["cost_evaluations"], run.info
-
-
-def _scores(pred, bench, which: str, chosen, horizon: int) -> list:
-    """Per chosen context the score dict of its windows (predictions in the units of the data)."""
-    pred = pred * bench.sd + bench.mu
-    out, i = [], 0
-    W = bench.warmup_steps
-    for ds in chosen:
-        truth = ds[which].values
-        n = truth.shape[0]
-        out.append(forecasts.score_forecasts(pred[:, i:i + n], truth[:, W:W + horizon].transpose(1, 0, 2),
-                                             dt=bench.dt, lyapunov_exponent=adaptation._lyapunov_scale(ds),
-                                             scale=ds.scale.values))
-        i += n
-    return out
 
 
 @validate_params({"train": _DATASET, "tests": _TESTS, "seeds": Seeds(), "windows": _WINDOWS,
@@ -220,34 +194,38 @@ def run(train: xr.Dataset, tests, *, seeds, windows, label_every, n_nodes: int =
     mgd = [m for m in METHODS if m.startswith("mgd")]
     rel_cost = np.full((len(mgd), len(windows), len(label_every), n_iterations + 1), np.nan)
     every = np.ones(n_ctx, dtype=bool)
+    test_windows = {W: adaptation.observed_windows(bench, "window", every, int(W)) for W in windows}
+    val_windows = {W: adaptation.observed_windows(bench, "val_window", bench.trained, int(W)) for W in windows}
     tasks = [(w, k, m) for w in range(len(windows)) for k in range(len(label_every)) for m in range(len(METHODS))]
-    from tqdm.auto import tqdm
-
-    for w, k, m in tqdm(tasks, desc=f"{train.attrs['system']}: methods x windows x labels", disable=not progress):
+    for w, k, m in show_progress(tasks, desc=f"{train.attrs['system']}: methods x windows x labels",
+                                 disable=not progress):
         method, W, ke = METHODS[m], int(windows[w]), int(label_every[k])
         if method not in methods or (method in EVERY_LABEL and ke != 1) or (method in NO_LABELS and k > 0):
             continue
-        args = {"horizon": H, "window": W, "label_every": ke, "n_iterations": n_iterations, "n_perturbations": n_perturbations}
+        args = {"horizon": H, "window": W, "label_every": ke, "n_iterations": n_iterations,
+                "n_perturbations": n_perturbations}
         setting = {}
         if method in GRIDS:
-            obs, p, chosen = _observed(bench, "val_window", W, bench.trained)
+            obs, p, chosen = val_windows[windows[w]]
             per_setting = []
             for cfg in GRIDS[method]:
                 windows_scores = []
                 for seed in seeds:
                     pred = _forecast(method, models[seed], obs, p, setting=cfg, seed=seed,
                                      **dict(args, horizon=val_horizon))[0]
-                    for r, ds in zip(_scores(pred, bench, "val_window", chosen, val_horizon), chosen):
+                    scores = adaptation.score_windows(pred * bench.sd + bench.mu, bench, "val_window", chosen,
+                                                      val_horizon)
+                    for r, ds in zip(scores, chosen):
                         windows_scores.append(np.asarray(r["vpt"]) / (val_horizon * bench.dt
                                                                       * adaptation._lyapunov_scale(ds)))
                 per_setting.append(np.concatenate(windows_scores))
             val_score[m, w, k, :len(per_setting)] = [s.mean() for s in per_setting]
             selected[m, w, k] = tuning.one_standard_error(per_setting)
             setting = GRIDS[method][selected[m, w, k]]
-        obs, p, chosen = _observed(bench, "window", W, every)
+        obs, p, chosen = test_windows[windows[w]]
         for s, seed in enumerate(seeds):
             pred, used, evals, info = _forecast(method, models[seed], obs, p, setting=setting, seed=seed, **args)
-            for c, r in enumerate(_scores(pred, bench, "window", chosen, H)):
+            for c, r in enumerate(adaptation.score_windows(pred * bench.sd + bench.mu, bench, "window", chosen, H)):
                 vpt[m, w, k, s, c], climate[m, w, k, s, c] = r["vpt"], r["climate_distance"]
             labels[m, w, k], evaluations[m, w, k] = used, evals
             if s == 0 and method in mgd:

@@ -20,13 +20,7 @@ import numpy as np
 from .. import backend
 from ..reservoir import ESN, RhythmicSharing
 from ..reservoir.readout import make_features
-from ..validation import (
-    Array,
-    InstanceOf,
-    Integer,
-    InvalidParameterError,
-    validate_params,
-)
+from ..validation import Array, InstanceOf, Integer, InvalidParameterError, validate_params
 from .learners import Learner
 
 

@@ -58,15 +58,7 @@ import numpy as np
 
 from .. import backend
 from ..hardware import Chips
-from ..validation import (
-    Array,
-    InstanceOf,
-    Integer,
-    InvalidParameterError,
-    Optional,
-    Seed,
-    validate_params,
-)
+from ..validation import Array, InstanceOf, Integer, InvalidParameterError, Optional, Seed, validate_params
 from .controller import PhaseController
 from .readout import make_features
 from .rhythmic import RhythmicSharing, _RhythmicPlan
@@ -166,7 +158,9 @@ class PhaseCost:
         return cost.reshape(B, M) / self.scale[:, None]
 
 
-def _free_part(model, plan, u3, phases, controller, n_free, n_settle) -> PhaseCost:
+def _free_part(model, plan, u3, phases, controller, n_free, n_settle) -> tuple:
+    """The free dynamics over the first ``n_free`` steps: the :class:`PhaseCost` after them and their order
+    sums."""
     xp = backend.xp()
     plan.set_mode("free")
     plan.set_phases(phases)
