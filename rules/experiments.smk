@@ -8,6 +8,7 @@ for spec in REGISTRY.rules.values():
         input: **notebook_inputs(spec),
         output: notebook_outputs(spec),
         log: spec.log,
+        benchmark: spec.benchmark,
         wildcard_constraints: **REGISTRY.constraints(spec, config),
         threads: 1
         resources: **dict(spec.resources),

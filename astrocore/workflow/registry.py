@@ -309,6 +309,12 @@ class Rule:
             return f"logs/{self.name}.ipynb"
         return f"logs/{self.notebook}/{self.point}.ipynb" if self.sweep else f"logs/{self.notebook}.ipynb"
 
+    @property
+    def benchmark(self) -> str:
+        """The job's wall time, memory and CPU time as snakemake's ``benchmark:`` records them (a TSV
+        beside the log; ``python -m astrocore.workflow.profile`` sums them per rule)."""
+        return f"{self.log.removesuffix('.ipynb')}.benchmark.tsv"
+
     def library(self, root: Path = ROOT) -> list[str]:
         """The library modules the notebook runs (astrocore.workflow.imports), as absolute paths."""
         return library_files(root / "notebooks" / f"{self.notebook}.ipynb", root)
