@@ -83,9 +83,10 @@ class Kernel:
         """Costs as measured: through the device's cost read-out (noise, ADC), else as they are."""
         return costs if self.device is None else self.device.measure(costs)
 
-    def _perturbations(self, first: int, last: int, theta) -> tuple:
+    def _perturbations(self, first: int, last: int, theta, final: bool) -> tuple:
         """Perturbations ``first..last`` (a tuple of arrays, the draws on axis 1); ``first`` may
-        repeat the last one drawn (held over a parameter update)."""
+        repeat the last one drawn (held over a parameter update). The last chunk of a window
+        (``final``) keeps its last perturbation for the next window."""
         direction = self.direction
         if first == self._p_next - 1:
             held = direction.resume(self._held, theta)
@@ -95,7 +96,9 @@ class Kernel:
         else:
             raise ValueError("perturbations must be requested in increasing order")
         block = direction.applied(block, theta, self.device)
-        self._p_next, self._held = last + 1, direction.hold(block, theta)
+        self._p_next = last + 1
+        if final:
+            self._held = direction.hold(block, theta)
         return block
 
     def window(self, theta, p_of_t, x_of_t, xb, yb):
@@ -104,9 +107,10 @@ class Kernel:
         n_x = xb.shape[1]
         direction.begin(self, theta, xb, yb)
         chunk = max(1, CHUNK_BYTES // direction.pair_bytes(self.model, theta.shape[0], xb.shape[2]))
-        for first in range(int(p_of_t[0]), int(p_of_t[-1]) + 1, chunk):
-            last = min(int(p_of_t[-1]), first + chunk - 1)
-            block = self._perturbations(first, last, theta)
+        end = int(p_of_t[-1])
+        for first in range(int(p_of_t[0]), end + 1, chunk):
+            last = min(end, first + chunk - 1)
+            block = self._perturbations(first, last, theta, last == end)
             pairs = Pairs(p_of_t, x_of_t, first, last, n_x)
             direction.step(self, theta, block, pairs, xb, yb)
             self.evaluations += len(pairs)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, jit
 from ..nets import DTYPES, check_memory_estimate
 from ..validation import (
     NO_VALIDATION,
@@ -166,6 +166,44 @@ class FrequencyPerturbations(Perturbations):
         return backend.asarray((self.peak * np.sin(angle)).astype(self.dtype))
 
 
+def _code_params_numpy(packed, select, plus, out):
+    """NumPy reference of :func:`_code_params`: ``out = (bits * select) ^ plus``, three passes."""
+    np.multiply(np.unpackbits(packed, axis=-1, count=out.shape[-1]), select, out=out, dtype=out.dtype)
+    out ^= plus
+    return out
+
+
+@jit.fused(_code_params_numpy)
+def _code_params(packed, select, plus, out):
+    """Code-mode perturbed parameters as IEEE bit patterns, in one pass over ``out``.
+
+    ``out[p, i] = plus[i] ^ (b_pi * select[i])`` with ``plus = bits(theta + a)``,
+    ``select = bits(theta + a) ^ bits(theta - a)`` (unsigned words of the
+    float's width) and ``b_pi`` bit ``7 - i % 8`` of byte ``packed[p, i // 8]``
+    (np.unpackbits' big-endian order): ``theta - a`` where the bit is set,
+    ``theta + a`` where it is clear. Each row's bytes are first spread to one
+    byte per bit through a 256-entry table of 8-byte words, so the main loop
+    is a plain vectorisable pass over contiguous entries.
+    """
+    count, n = out.shape
+    n_bytes = packed.shape[1]
+    spread = np.zeros(256, dtype=np.uint64)
+    spread_bytes = spread.view(np.uint8)
+    for value in range(256):
+        for k in range(8):
+            spread_bytes[8 * value + k] = (value >> (7 - k)) & 1
+    words = np.empty(n_bytes, dtype=np.uint64)
+    bits = words.view(np.uint8)
+    for p in range(count):
+        row = packed[p]
+        for j in range(n_bytes):
+            words[j] = spread[row[j]]
+        dest = out[p]
+        for i in range(n):
+            dest[i] = plus[i] ^ (select[i] * bits[i])
+    return out
+
+
 @register("code")
 class CodePerturbations(Perturbations):
     """Rademacher codes ``+-a`` with an optional fraction ``sparsity`` of zeros."""
@@ -199,26 +237,25 @@ class CodePerturbations(Perturbations):
         """``theta +- a`` drawn straight into the parameter array (NumPy, no sparsity).
 
         One random bit per entry selects between the bit patterns of
-        ``theta + a`` and ``theta - a`` (``(bit * (u+ ^ u-)) ^ u+``, set up by
-        :meth:`prepare` for the window's ``theta``): the same numbers as
+        ``theta + a`` and ``theta - a`` (set up by :meth:`prepare` for the
+        window's ``theta``; :func:`_code_params`): the same numbers as
         ``theta + random_signs(...)``, without materialising the codes and
-        adding them in a second pass. The result lives in a buffer reused by
-        the next call (large temporaries cost page faults).
+        adding them in a second pass. The bits come from each seed's
+        Generator as packed bytes, ``(N + 7) // 8`` per perturbation. The
+        result lives in a buffer reused by the next call (large temporaries
+        cost page faults).
         """
         if not self._fused():
             return super().draw_params(count, theta)
         if self._plus is None:
             self.prepare(theta)
-        dtype = np.dtype(self.dtype)
-        word = self._plus.dtype
         if self._buffer is None or self._buffer.shape[1] < count:
-            self._buffer = np.empty((len(self.gens), count, self.n), dtype=word)
+            self._buffer = np.empty((len(self.gens), count, self.n), dtype=self._plus.dtype)
         out = self._buffer[:, :count]
         for s, gen in enumerate(self.gens):
             packed = gen.integers(0, 256, size=(count, (self.n + 7) // 8), dtype=np.uint8)
-            np.multiply(np.unpackbits(packed, axis=-1, count=self.n), self._select[s], out=out[s], dtype=word)
-            out[s] ^= self._plus[s]
-        return out.view(dtype)
+            _code_params(packed, self._select[s], self._plus[s], out[s])
+        return out.view(np.dtype(self.dtype))
 
     def _draw_one(self, s, gen, count):
         codes = random_signs(gen, (count, self.n), self.dtype, self.value)
