@@ -18,7 +18,7 @@ RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime 
 RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb \
                                          notebooks/integration_*.ipynb))
 
-.PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench clean
+.PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench gpu-check clean
 
 install: $(STAMP)
 
@@ -88,6 +88,12 @@ lab: $(STAMP)
 ## Speed benchmarks (they print measured numbers; they do not assert).
 bench: $(STAMP)
 	$(BIN)/python -m astrocore.bench mgd
+
+## On a machine with an NVIDIA GPU: install the gpu extra (CuPy), run the CuPy-path tests and the batched
+## NumPy-vs-CuPy benchmarks (python -m astrocore.bench gpu; under 5 minutes).
+gpu-check: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'cupy-cuda12x>=13'   # the gpu extra of pyproject.toml
+	$(BIN)/python -m astrocore.bench gpu --out figures/tables/bench_gpu.csv
 
 clean:
 	rm -rf .snakemake logs data/mgd_* data/rhythmic_* data/hardware_* .pytest_cache

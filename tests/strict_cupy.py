@@ -234,13 +234,20 @@ def module() -> dict[str, types.ModuleType]:
     random.default_rng = _Generator
     random.Generator = _Generator
     cupy.random = random
+    cuda = types.ModuleType("cupy.cuda")
+    cuda.runtime = types.SimpleNamespace(
+        getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
+        getDeviceProperties=lambda i: {"name": "strict CuPy stand-in (CPU)", "totalGlobalMem": 0})
+    cuda.Device = lambda *a: types.SimpleNamespace(synchronize=lambda: None)
+    cupy.cuda = cuda
+    cupy.__version__ = "13.0.0"  # what xarray and the GPU check read (a version string it can parse)
     cupyx = types.ModuleType("cupyx")
     scipy_ = types.ModuleType("cupyx.scipy")
     sparse = types.ModuleType("cupyx.scipy.sparse")
     sparse.csr_matrix = DeviceCSR
     sparse.issparse = lambda m: isinstance(m, DeviceCSR)
     cupyx.scipy, scipy_.sparse = scipy_, sparse
-    return {"cupy": cupy, "cupy.random": random, "cupyx": cupyx, "cupyx.scipy": scipy_,
+    return {"cupy": cupy, "cupy.random": random, "cupy.cuda": cuda, "cupyx": cupyx, "cupyx.scipy": scipy_,
             "cupyx.scipy.sparse": sparse}
 
 

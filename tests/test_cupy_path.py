@@ -139,3 +139,23 @@ def test_mgd_on_a_simulated_chip_runs_on_the_device(device, xor):
     ds = mgd.train(model, data, direction="code", eta=1.0, amplitude=0.05, steps=300, seed=[0, 2],
                    eval_every=100, hardware="digital8")
     assert np.all(np.isfinite(ds.cost.values))
+
+
+def test_the_gpu_check_runs_its_workloads_on_the_device(monkeypatch, capsys):
+    """``python -m astrocore.bench gpu`` end to end on the stand-in, its workloads at small sizes: both
+    backends timed on the same batch, the table printed; without CuPy it says so and exits 2."""
+    from astrocore.bench import gpu  # noqa: PLC0415
+
+    monkeypatch.setattr(gpu, "_cupy_device", lambda: (None, "CuPy is not installed"))
+    assert gpu.main(["--skip-tests"]) == 2
+    assert "no GPU check on this machine: CuPy is not installed" in capsys.readouterr().err
+    stand_in = strict_cupy.install(monkeypatch)
+    monkeypatch.setattr(gpu, "_cupy_device", lambda: (stand_in, "stand-in"))
+    monkeypatch.setattr(gpu, "workloads", lambda quick: [
+        ("mgd_estimate", "K=4 S=2", gpu._mgd_workload(4, 2, batch=8)),
+        ("rhythmic_domains", "N=300 B=4 T=5", gpu._reservoir_workload("rhythmic_domains", 4, 5))])
+    made = strict_cupy.DeviceArray.created
+    assert gpu.main(["--skip-tests", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "mgd_estimate" in out and "rhythmic_domains" in out and "of 2 batched workloads" in out
+    assert strict_cupy.DeviceArray.created > made + 10

@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = {"mgd": "astrocore.bench.mgd", "reservoir": "astrocore.bench.reservoir"}
+BENCHMARKS = {"mgd": "astrocore.bench.mgd", "reservoir": "astrocore.bench.reservoir", "gpu": "astrocore.bench.gpu"}
 
 
 def main(argv=None) -> int:
