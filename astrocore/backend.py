@@ -112,6 +112,24 @@ def use_backend(name: str):
         set_backend(previous)
 
 
+class on_host:  # noqa: N801 - used like a function: ``with backend.on_host():``
+    """Context manager: NumPy for the block, then the previous backend (what a host-side model uses).
+
+    :func:`use_backend` without the name check and generator frame, for calls in a step loop."""
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self):
+        global _current
+        self._previous = get_backend()
+        _current = "numpy"
+        return np
+
+    def __exit__(self, *exc):
+        global _current
+        _current = self._previous
+
+
 def xp() -> ModuleType:
     """The array namespace of the active backend (``numpy`` or ``cupy``)."""
     return _import_cupy() if get_backend() == "cupy" else np

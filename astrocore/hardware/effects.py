@@ -208,25 +208,30 @@ class Chips:
             return arr[0]
         return arr.reshape(arr.shape[0], *(1,) * (ndim - arr.ndim), *arr.shape[1:])
 
-    def per_chip(self, draw, shape, dtype=None):
-        """Fresh ``draw(gen, shape)`` numbers: row ``s`` from chip ``s``'s stream (any shape for one chip)."""
+    def per_chip(self, draw, shape, dtype=None, drawn=np.float64):
+        """Fresh ``draw(gen, shape, out)`` numbers (``drawn``: their dtype): row ``s`` from chip ``s``'s stream
+        (any shape for one chip), each chip's row drawn straight into the output (``out``; None on CuPy)."""
         xp = backend.xp()
         if self.n_chips == 1:
-            out = draw(self.gens[0], shape)
+            out = draw(self.gens[0], shape, None)
         elif shape[0] != self.n_chips:
             raise ValueError(f"an array for {self.n_chips} chips needs a leading axis of {self.n_chips}, "
                              f"got shape {tuple(shape)}")
+        elif xp is np:
+            out = np.empty(shape, dtype=drawn)
+            for g, row in zip(self.gens, out.reshape(self.n_chips, -1)):
+                draw(g, row.shape, row)
         else:
-            out = xp.stack([draw(g, shape[1:]) for g in self.gens])
+            out = xp.stack([draw(g, shape[1:], None) for g in self.gens])
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def normal(self, shape, dtype=None):
         """Standard normals (float64 draws, cast to ``dtype``)."""
-        return self.per_chip(lambda g, size: g.standard_normal(size), shape, dtype)
+        return self.per_chip(lambda g, size, out: g.standard_normal(size, out=out), shape, dtype)
 
     def uniform(self, shape, dtype=np.float64):
         """Uniforms on [0, 1) drawn in ``dtype``."""
-        return self.per_chip(lambda g, size: g.random(size, dtype=dtype), shape)
+        return self.per_chip(lambda g, size, out: g.random(size, dtype=dtype, out=out), shape, drawn=dtype)
 
 
 def _rounding_dtype(dtype):

@@ -49,7 +49,7 @@ class ReadoutChip:
         self.chips = Chips(gens, hardware=hardware, clip=hardware.weight_clip, n_cells=n_features * n_outputs)
         self.hooks = {hook: hardware.at(hook) for hook in HOOKS}
         self.writes, self.updates = 0, 0
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             for part in self.hooks["setup"]:
                 part.setup(self.chips)
 
@@ -70,12 +70,12 @@ class ReadoutChip:
     # -- writes ---------------------------------------------------------------------------------
     def program(self, W) -> np.ndarray:
         """A write of ``W (B, F, D)``: the stored levels (clip, rounding; programming error drawn for changed cells)."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._cells("program", np.asarray(W, dtype=np.float64))
 
     def update(self, W, delta) -> np.ndarray:
         """``program(W + update(delta))``, as :meth:`astrocore.hardware.Device.update`: the new stored levels."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             stored = self._cells("program", W + self._cells("update", delta))
         self.writes += int(np.count_nonzero(stored != W))
         self.updates += 1
@@ -89,12 +89,12 @@ class ReadoutChip:
     # -- uses -------------------------------------------------------------------------------------
     def hold(self, W) -> np.ndarray:
         """The stored ``W (B, F, D)`` as the cells hold it (static between writes)."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._cells("hold", W)
 
     def read(self, W, copies: int | None = None) -> np.ndarray:
         """One use of ``W (B, F, D)`` (``hold`` then ``read``), or ``copies`` independent uses ``(B, copies, F, D)``."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             w = self._cells("hold", W)
             if copies is not None:
                 w = np.broadcast_to(w[:, None], (w.shape[0], copies, *w.shape[1:]))
@@ -102,17 +102,17 @@ class ReadoutChip:
 
     def dac(self, f):
         """Features through the input converter."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._apply("dac", f)
 
     def perturbation(self, delta):
         """MGD's perturbations (weights or outputs) through the converter that applies them."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._apply("perturbation", delta)
 
     def measure(self, costs):
         """Costs ``(B,)`` as measured (cost noise, cost ADC)."""
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._apply("measure", costs)
 
     def outputs(self, Wr, fq, delta=None):
@@ -120,7 +120,7 @@ class ReadoutChip:
         z = np.einsum("bf,bfd->bd", fq, Wr)
         if delta is not None:
             z += delta
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             return self._apply("adc", z)
 
     def forward(self, W, f) -> np.ndarray:
@@ -129,7 +129,7 @@ class ReadoutChip:
         rows = np.asarray(f).reshape(-1, B, F)
         M = rows.shape[0]
         out = np.empty((B, M, D))
-        with backend.use_backend("numpy"):
+        with backend.on_host():
             fq = self._apply("dac", rows)
             held = self._cells("hold", W)
             if not self.hooks["read"]:
