@@ -18,7 +18,7 @@ RESERVOIR_FIGURES   := regime_detection rhythmic_schematic rhythmic_multiregime 
 RESERVOIR_NOTEBOOKS := $(sort $(wildcard notebooks/rhythmic_*.ipynb notebooks/hardware_reservoir_*.ipynb \
                                          notebooks/integration_*.ipynb))
 
-.PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench gpu-check clean
+.PHONY: install figures check-figures quick notebooks test test-second-path lock lab bench gpu-check mnist1d-long clean
 
 install: $(STAMP)
 
@@ -88,6 +88,14 @@ lab: $(STAMP)
 ## Speed benchmarks (they print measured numbers; they do not assert).
 bench: $(STAMP)
 	$(BIN)/python -m astrocore.bench mgd
+
+## Opt-in: MGD on MNIST-1D to 10^7 cost evaluations against backprop (config/mnist1d_long.yaml), in
+## runs/mnist1d_long/ (figures/mgd_vs_backprop.png and its table there); about 35 minutes on one core.
+mnist1d-long: $(STAMP)
+	$(BIN)/python -m astrocore.config check config/mnist1d_long.yaml
+	$(BIN)/snakemake --snakefile "$(CURDIR)/Snakefile" --directory runs/mnist1d_long \
+	    --workflow-profile profiles/default --cores $(CORES) \
+	    --configfile config/default.yaml config/mnist1d_long.yaml -- mgd_vs_backprop_figure
 
 ## On a machine with an NVIDIA GPU: install the gpu extra (CuPy), run the CuPy-path tests and the batched
 ## NumPy-vs-CuPy benchmarks (python -m astrocore.bench gpu; under 5 minutes).
