@@ -116,6 +116,7 @@ from ..validation import (
     check_shape,
     validate_params,
 )
+from .kernel import ACTIVATION_BYTES
 from .perturbations import (
     MODE,
     MULTIPLEXING,
@@ -270,7 +271,7 @@ class Weight(Direction):
         params = block if same else block[:, xp.asarray(pairs.pair_p)]
         xs = xb if n_x == 1 else xb[:, xp.asarray(pairs.pair_x)]
         ys = yb if n_x == 1 else yb[:, xp.asarray(pairs.pair_x)]
-        costs = kernel.measure(backend.to_host(self.model._loss(params, xs, ys))[:, pairs.pair_of_t])
+        costs = kernel.measure(backend.to_host(self._losses(kernel, params, xs, ys))[:, pairs.pair_of_t])
         c_tilde = kernel.highpass(costs) if self._c0 is None else costs - self._c0[:, pairs.t_x]
         weights = np.zeros((theta.shape[0], block.shape[1]))
         np.add.at(weights, (slice(None), pairs.t_p), c_tilde)
@@ -279,6 +280,24 @@ class Weight(Direction):
         w = xp.asarray(weights, dtype=theta.dtype)
         self._G += xp.einsum("sp,spn->sn", w, block, out=self._part)
         self._weight_sum += w.sum(axis=1)
+
+    def _losses(self, kernel, params, xs, ys):
+        """The batch costs of the perturbed networks ``params`` (S, P, N), in slices of pairs whose
+        activations, ``S B sum_l n_l`` numbers per pair (every layer after the input), fill at most
+        :data:`~astrocore.mgd.kernel.ACTIVATION_BYTES`, to stay in cache. Each network's cost is its
+        own batched product per layer, so slicing changes no number; with a device (whose reads may
+        draw noise per pass) the chunk is one pass."""
+        model = self.model
+        per_pair = params.shape[0] * xs.shape[-2] * sum(model.sizes[1:]) * params.dtype.itemsize
+        step = max(1, ACTIVATION_BYTES // per_pair)
+        P = params.shape[1]
+        if kernel.device is not None or P <= step:
+            return model._loss(params, xs, ys)
+        xp = backend.xp()
+        several = xs.shape[1] > 1
+        return xp.concatenate([model._loss(params[:, i:i + step], xs[:, i:i + step] if several else xs,
+                                           ys[:, i:i + step] if several else ys)
+                               for i in range(0, P, step)], axis=1)
 
     def end(self, theta):
         G = self._G

@@ -27,6 +27,11 @@ from .. import backend
 CHUNK_BYTES = 1 << 22
 """Bytes of perturbed parameters or activations evaluated in one batched pass (a chunk of pairs)."""
 
+ACTIVATION_BYTES = 1 << 21
+"""Bytes of activations of one forward pass of weight-perturbed networks: a chunk whose pairs'
+activations exceed it is evaluated in slices of pairs (:meth:`astrocore.mgd.directions.Weight.step`;
+the chunk, which sets the draws, and every cost stay the same)."""
+
 
 class Pairs:
     """The steps of one chunk of perturbations ``first..last`` and their distinct (perturbation, input) pairs.

@@ -166,32 +166,36 @@ class FrequencyPerturbations(Perturbations):
         return backend.asarray((self.peak * np.sin(angle)).astype(self.dtype))
 
 
-def _code_params_numpy(packed, select, plus, out):
-    """NumPy reference of :func:`_code_params`: ``out = (bits * select) ^ plus``, three passes."""
-    np.multiply(np.unpackbits(packed, axis=-1, count=out.shape[-1]), select, out=out, dtype=out.dtype)
-    out ^= plus
+def _code_params_numpy(packed, theta, value, out):
+    """NumPy reference of :func:`_code_params`: unpack the bits, select between the bit patterns of
+    ``theta + a`` and ``theta - a`` as ``(bits * (u+ ^ u-)) ^ u+`` (three passes over ``out``)."""
+    word = np.dtype(f"u{out.dtype.itemsize}")
+    plus = np.add(theta, value).view(word)
+    select = plus ^ np.subtract(theta, value).view(word)
+    words = out.view(word)
+    np.multiply(np.unpackbits(packed, axis=-1, count=out.shape[-1]), select, out=words, dtype=word)
+    words ^= plus
     return out
 
 
 @jit.fused(_code_params_numpy)
-def _code_params(packed, select, plus, out):
-    """Code-mode perturbed parameters as IEEE bit patterns, in one pass over ``out``.
+def _code_params(packed, theta, value, out):
+    """Code-mode perturbed parameters ``out[p, i] = theta[i] - a`` if ``b_pi`` else ``theta[i] + a``.
 
-    ``out[p, i] = plus[i] ^ (b_pi * select[i])`` with ``plus = bits(theta + a)``,
-    ``select = bits(theta + a) ^ bits(theta - a)`` (unsigned words of the
-    float's width) and ``b_pi`` bit ``7 - i % 8`` of byte ``packed[p, i // 8]``
-    (np.unpackbits' big-endian order): ``theta - a`` where the bit is set,
-    ``theta + a`` where it is clear. Each row's bytes are first spread to one
-    byte per bit through a 256-entry table of 8-byte words, so the main loop
-    is a plain vectorisable pass over contiguous entries.
+    ``b_pi`` is bit ``7 - i % 8`` of byte ``packed[p, i // 8]`` (np.unpackbits'
+    big-endian order), ``a = value`` (a scalar of ``theta``'s dtype), ``out``
+    (count, N). One pass over ``out``: each row's bytes are first spread to one
+    byte per bit through a 256-entry table of 8-byte words, then a plain
+    vectorisable loop over contiguous entries adds or subtracts ``a`` (IEEE
+    rounding, so the same numbers as ``theta + random_signs(...)``).
     """
     count, n = out.shape
     n_bytes = packed.shape[1]
     spread = np.zeros(256, dtype=np.uint64)
     spread_bytes = spread.view(np.uint8)
-    for value in range(256):
+    for byte in range(256):
         for k in range(8):
-            spread_bytes[8 * value + k] = (value >> (7 - k)) & 1
+            spread_bytes[8 * byte + k] = (byte >> (7 - k)) & 1
     words = np.empty(n_bytes, dtype=np.uint64)
     bits = words.view(np.uint8)
     for p in range(count):
@@ -200,7 +204,7 @@ def _code_params(packed, select, plus, out):
             words[j] = spread[row[j]]
         dest = out[p]
         for i in range(n):
-            dest[i] = plus[i] ^ (select[i] * bits[i])
+            dest[i] = theta[i] - value if bits[i] else theta[i] + value
     return out
 
 
@@ -214,48 +218,32 @@ class CodePerturbations(Perturbations):
         super().__init__(n_params, amplitude, generators, dtype)
         self.sparsity = sparsity
         self.value = amplitude / math.sqrt(n_params * (1.0 - sparsity))
-        self._buffer = self._plus = self._select = None
+        self._buffer = None
 
     def _fused(self) -> bool:
         return (not self.sparsity and backend.xp() is np
                 and np.dtype(self.dtype) in (np.float32, np.float64))
 
-    def prepare(self, theta):
-        """Bit patterns of ``theta + a`` and ``(theta + a) ^ (theta - a)`` for the window."""
-        if not self._fused():
-            return
-        dtype = np.dtype(self.dtype)
-        word = np.uint32 if dtype == np.float32 else np.uint64
-        value = np.asarray(self.value, dtype=dtype)
-        if self._plus is None:
-            self._plus, self._select = (np.empty((len(self.gens), self.n), dtype=word) for _ in range(2))
-        np.add(theta, value, out=self._plus.view(dtype))
-        np.subtract(theta, value, out=self._select.view(dtype))
-        self._select ^= self._plus
-
     def draw_params(self, count: int, theta):
         """``theta +- a`` drawn straight into the parameter array (NumPy, no sparsity).
 
-        One random bit per entry selects between the bit patterns of
-        ``theta + a`` and ``theta - a`` (set up by :meth:`prepare` for the
-        window's ``theta``; :func:`_code_params`): the same numbers as
-        ``theta + random_signs(...)``, without materialising the codes and
-        adding them in a second pass. The bits come from each seed's
-        Generator as packed bytes, ``(N + 7) // 8`` per perturbation. The
-        result lives in a buffer reused by the next call (large temporaries
-        cost page faults).
+        Each seed's Generator gives one random bit per entry, as packed bytes
+        (``(N + 7) // 8`` per perturbation); :func:`_code_params` turns them
+        into ``theta - a`` (bit set) or ``theta + a`` in one pass: the same
+        numbers as ``theta + random_signs(...)``, without materialising the
+        codes. The result lives in a buffer reused by the next call (large
+        temporaries cost page faults).
         """
         if not self._fused():
             return super().draw_params(count, theta)
-        if self._plus is None:
-            self.prepare(theta)
         if self._buffer is None or self._buffer.shape[1] < count:
-            self._buffer = np.empty((len(self.gens), count, self.n), dtype=self._plus.dtype)
+            self._buffer = np.empty((len(self.gens), count, self.n), dtype=self.dtype)
         out = self._buffer[:, :count]
+        value = np.asarray(self.value, dtype=self.dtype)[()]
         for s, gen in enumerate(self.gens):
             packed = gen.integers(0, 256, size=(count, (self.n + 7) // 8), dtype=np.uint8)
-            _code_params(packed, self._select[s], self._plus[s], out[s])
-        return out.view(np.dtype(self.dtype))
+            _code_params(packed, theta[s], value, out[s])
+        return out
 
     def _draw_one(self, s, gen, count):
         codes = random_signs(gen, (count, self.n), self.dtype, self.value)
