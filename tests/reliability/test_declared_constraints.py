@@ -137,7 +137,7 @@ KERNELS = {
     "astrocore.mgd.perturbations.check_options", "astrocore.mgd.perturbations.Perturbations.__init__",
     "astrocore.mgd.perturbations.Perturbations.draw", "astrocore.mgd.perturbations.Perturbations.prepare",
     "astrocore.mgd.perturbations.Perturbations.draw_params", "astrocore.mgd.perturbations.CodePerturbations.__init__",
-    "astrocore.mgd.perturbations.CodePerturbations.prepare", "astrocore.mgd.perturbations.CodePerturbations.draw_params",
+    "astrocore.mgd.perturbations.CodePerturbations.draw_params",
     "astrocore.mgd.perturbations.TimePerturbations.__init__", "astrocore.mgd.perturbations.WalshPerturbations.__init__",
     "astrocore.mgd.perturbations.FrequencyPerturbations.__init__",
     # the directions' window protocol, called by the kernel with what a declared entry point checked
