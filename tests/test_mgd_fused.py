@@ -113,10 +113,10 @@ def test_sliced_perturbed_passes_give_the_same_costs(monkeypatch):
     gen = np.random.default_rng(1)
     X, Y = gen.normal(size=(50, 10)), np.eye(4)[gen.integers(0, 4, 50)]
     theta = model.init_params()
-    kwargs = dict(direction="code", n_perturbations=40, seed=[0, 1])
+    kwargs = {"direction": "code", "n_perturbations": 40, "seed": [0, 1]}
     data = datasets.parity(4)
-    train = dict(direction="code", steps=60, tau_theta=12, tau_x=3, tau_p=2, batch_size=16, seed=[0, 1],
-                 eval_every=30, max_duration=None)
+    train = {"direction": "code", "steps": 60, "tau_theta": 12, "tau_x": 3, "tau_p": 2, "batch_size": 16, "seed": [0, 1],
+                 "eval_every": 30, "max_duration": None}
     whole = mgd.estimate_gradient(model, theta, X, Y, **kwargs)
     run = mgd.train(MLP([4, 8, 1], seed=0), data, **train)
     per_pair = 2 * 50 * 20 * 8
