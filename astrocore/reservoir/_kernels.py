@@ -1,7 +1,8 @@
 """Sparse products for the step loops, on NumPy or CuPy.
 
 :func:`spmv_acc` returns a function ``f(x, y)`` that adds ``A @ x`` to ``y`` in
-place for a CSR matrix ``A`` on the active backend. On NumPy it calls SciPy's
+place for a CSR matrix ``A`` on the active backend (a matrix, or on NumPy its
+``(indptr, indices, data)`` arrays, the form the fused loops take). On NumPy it calls SciPy's
 compiled CSR kernels directly (``scipy.sparse._sparsetools.csr_matvec`` and
 ``csr_matvecs``, the routines behind ``A @ x``): this skips several
 microseconds of Python dispatch per product, which dominates a step at small
@@ -45,14 +46,23 @@ def spmv_acc(mat, n_vecs: int = 1):
 
     ``x`` and ``y`` are C-contiguous, 1-D for ``n_vecs == 1``, otherwise
     ``(n_cols, n_vecs)`` and ``(n_rows, n_vecs)`` (several right-hand sides,
-    one sparse matrix-matrix product).
+    one sparse matrix-matrix product). ``mat``: a CSR matrix, or a host
+    ``(indptr, indices, data)`` triple.
     """
-    if isinstance(mat, sp.csr_matrix) and _csr_matvec is not None:
-        m, n = mat.shape
+    if isinstance(mat, tuple) and _csr_matvec is not None:  # the column count is not read by the kernels
+        m, n, arrays = mat[0].size - 1, 0, mat
+    elif isinstance(mat, sp.csr_matrix) and _csr_matvec is not None:
+        (m, n), arrays = mat.shape, (mat.indptr, mat.indices, mat.data)
+    else:
+        arrays = None
+    if arrays is not None:
         if n_vecs == 1:
-            return functools.partial(_csr_matvec, m, n, mat.indptr, mat.indices, mat.data)
-        kernel = functools.partial(_csr_matvecs, m, n, n_vecs, mat.indptr, mat.indices, mat.data)
+            return functools.partial(_csr_matvec, m, n, *arrays)
+        kernel = functools.partial(_csr_matvecs, m, n, n_vecs, *arrays)
         return lambda x, y: kernel(x.reshape(-1), y.reshape(-1))
+
+    if isinstance(mat, tuple):
+        mat = sp.csr_matrix(mat[::-1], shape=(mat[0].size - 1, int(mat[1].max(initial=-1)) + 1))
 
     def generic(x, y):
         y += mat @ x

@@ -94,7 +94,7 @@ from .. import backend, numeric_path
 from ..hardware import Chips
 from ..validation import (AnyOf, Array, Bool, Choice, InstanceOf, Integer, InvalidParameterError, Optional, Real, Seed,
                           check_memory, memory_budget, validate_params)
-from . import topology
+from . import _fused, topology
 from ._constraints import HARDWARE, SERIES, STATE, SeedOrSeeds, graph_bytes, plan_bytes
 from ._kernels import spmv_acc, to_device_csr
 from .controller import PhaseController
@@ -113,7 +113,13 @@ def _describe_graph(graph) -> str:
 
 
 class _RhythmicPlan(_Plan):
-    """Batch-major block-diagonal plan with link phases (one block per batch column)."""
+    """Batch-major block-diagonal plan with link phases (one block per batch column).
+
+    The free step is :func:`._fused.free_steps` (a compiled loop over a whole
+    chunk, or its NumPy reference: with hardware hooks, on CuPy, with
+    ``ASTROCORE_JIT=0``); frozen phases fix the modulated weights once, then
+    every step is the ESN's node step.
+    """
 
     def __init__(self, model: RhythmicSharing, col_seeds: tuple):
         super().__init__(model, col_seeds, node_major=False)
@@ -138,53 +144,52 @@ class _RhythmicPlan(_Plan):
         if self.phase_hooks:
             self.noise, self.seen = xp.empty(B * L), xp.empty(B * L)
             self._noise_host = self.noise if xp is np else np.empty(B * L)
-        scale = model.eps2 / 2.0
         self.g0 = model.eps1 + model.eps2 / 2.0
         self.E = to_device_csr(topology.block_diag_csr(
-            [model.incidence_[s] * scale for s in col_seeds]))
-        self.spmv_E = spmv_acc(self.E)
+            [model.incidence_[s] * (model.eps2 / 2.0) for s in col_seeds]))
         omega = np.broadcast_to(np.asarray(model.omega, dtype=float), (L,))
-        self.omega = float(omega[0]) if np.all(omega == omega[0]) else xp.asarray(np.tile(omega, B))
-        self.gamma = model.gamma
+        # one value (host) or one per link and column
+        self.omega = omega[:1].copy() if np.all(omega == omega[0]) else xp.asarray(np.tile(omega, B))
         n = B * L
         self.phi = xp.zeros(n)
         self.sc = xp.zeros(2 * n)       # [sin phi | cos phi]
-        self.tbuf, self.qbuf = xp.empty(n), xp.empty(n)
-        self.F = xp.zeros(2 * n)        # [F_re | F_im], F = A_phi exp(i phi)
-        self.P = xp.empty(2 * n)
-        self.u1, self.g = xp.empty(n), xp.empty(n)
-        self._astro = None
+        self.work = xp.zeros((10, n))   # scratch of the step
+        self._sc_rows, self._ones = self.sc.reshape(2 * B, L), xp.ones(L)
+        self._no_records, self._no_control = xp.empty((0, 2 * B)), xp.empty(0)
+        self._args = None
         self.mode = "free"              # "free", "control" (gain/shift arrays) or "frozen"
         self.gain = self.shift = None
         self.osum = None                # (T, 2B) records of [sum sin | sum cos] per column
-        self._stale = True
-        self._kernels = None
+        self._stale = True              # sc and the modulated weights not those of phi
 
-    # -- astrocyte field, built on first use (frozen phases never need it)
-    def _astro_ops(self):
-        if self._astro is None:
-            m, cols, B, L = self.model, self.col_seeds, self.batch, self.n_links
+    def _step_args(self) -> tuple:
+        """The free step's matrices, parameters and scratch (:mod:`._fused`), built on first use
+        (frozen phases never need the astrocyte graph). On NumPy a matrix is passed as its CSR
+        ``(indptr, indices, data)`` arrays (int64 indices), on CuPy as the device matrix."""
+        if self._args is None:
+            m, cols, B = self.model, self.col_seeds, self.batch
             if m.astro_mode == "domains":
-                pw = [sp.diags(topology.domain_weights(m.domains_[s])) @ m.domains_[s] for s in cols]
-                pw = topology.block_diag_csr(pw)
-                pt = topology.block_diag_csr([m.domains_[s].T.tocsr() for s in cols])
-                p2 = topology.block_diag_csr([pw, pw])                  # [s|c] -> [Z_s | Z_c]
-                pt2 = sp.bmat([[None, pt], [pt, None]], format="csr")   # -> [F_re | F_im]
-                pt2.sort_indices()
-                p2d, pt2d = to_device_csr(p2), to_device_csr(pt2)
-                zbuf = backend.xp().zeros(p2.shape[0])
-                self._astro = ("domains", spmv_acc(p2d), spmv_acc(pt2d), zbuf, (p2d, pt2d))
-            elif B > 1 and len(set(cols)) == 1:
-                # one graph shared by all columns: a sparse matrix-matrix product on
-                # link-major copies [cos | sin] (L, 2B), reading A_phi once per step
-                a = to_device_csr(m.astro_[cols[0]])
-                xp = backend.xp()
-                bufs = (xp.empty((L, 2 * B)), xp.empty((L, 2 * B)))
-                self._astro = ("links_shared", spmv_acc(a, 2 * B), None, bufs, a)
+                a1 = topology.block_diag_csr([sp.diags(topology.domain_weights(m.domains_[s])) @ m.domains_[s]
+                                              for s in cols])
+                a2 = topology.block_diag_csr([m.domains_[s].T.tocsr() for s in cols])
+                a2.sort_indices()
+            elif B > 1 and len(set(cols)) == 1:  # one graph shared by all columns, read once per step
+                a1, a2 = m.astro_[cols[0]], None
             else:
-                a = to_device_csr(topology.block_diag_csr([m.astro_[s] for s in cols]))
-                self._astro = ("links", spmv_acc(a), None, None, a)
-        return self._astro
+                a1, a2 = topology.block_diag_csr([m.astro_[s] for s in cols]), None
+            unit = bool(np.all(a1.data == 1.0))
+            a2 = sp.csr_matrix((0, 1)) if a2 is None else a2
+            if backend.get_backend() == "numpy":
+                def arrays(mat):
+                    return (mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data)
+                W, E, a1, a2 = (arrays(mat) for mat in (self.W, self.E, a1, a2))
+                W = W[:2] + (self.W.data,)  # the live array (the reference writes the weights into it)
+            else:
+                W, E, a1, a2 = self.W, self.E, to_device_csr(a1), to_device_csr(a2)
+            gamma = self.model.gamma
+            self._args = (W, self.wA, self.wB, E, self.g0, self.leak, a1, a2, unit,
+                          float(np.cos(gamma)), float(np.sin(gamma)), self.sc, self.work)
+        return self._args
 
     def set_phases(self, phases) -> None:
         xp = backend.xp()
@@ -215,170 +220,52 @@ class _RhythmicPlan(_Plan):
         """``"free"``: Kuramoto dynamics; ``"control"``: ``phi += gain * increment + shift``
         (arrays of length B*L); ``"frozen"``: phases (and link strengths) fixed."""
         self.mode, self.gain, self.shift = mode, gain, shift
-        self._kernels = None
+
+    def _sincos(self, src) -> None:
+        """``sc`` and the modulated weights from the phases ``src``."""
+        _fused.sincos_weights(src, self.sc, self.work, self.W.data, self.wA, self.wB)
+        self._stale = src is not self.phi
 
     def sums(self, row) -> None:
         """``row[:B] = sum_k sin phi_k``, ``row[B:] = sum_k cos phi_k`` per column (current phases)."""
-        k = self._compile()
         if self._stale:
-            k["sincos"]()
-        k["sums"](row)
+            self._sincos(self.phi)
+        backend.xp().dot(self._sc_rows, self._ones, out=row)
 
     def step(self, prev, d, x, t: int) -> None:
         self.run_chunk(d[None], x[None], prev, t)
 
     def run_chunk(self, drive, tgt, prev, t0: int):
         """Advance over the rows of ``drive``, writing node states into the rows of ``tgt``."""
-        k = self._compile()
-        return k["frozen" if self.mode == "frozen" else "free"](drive, tgt, prev, t0, self.osum)
-
-    def _compile(self):
-        """Closures with every buffer, kernel and ufunc bound as a local name.
-
-        At small N a step is dozens of tiny array operations, and Python
-        attribute look-ups would cost as much as the arithmetic.
-        """
-        if self._kernels is not None:
-            return self._kernels
-        xp = backend.xp()
-        n, B, L = self.width_links, self.batch, self.n_links
-        phi, sc, t_, q_, F, P, u1, g = (self.phi, self.sc, self.tbuf, self.qbuf, self.F, self.P,
-                                        self.u1, self.g)
-        s_, c_ = sc[:n], sc[n:]
-        sc2, ones = sc.reshape(2 * B, L), xp.ones(L)
-        F_re, F_im, P_lo, P_hi = F[:n], F[n:], P[:n], P[n:]
-        data, wA, wB = self.W.data, self.wA, self.wB
-        mul, sub, add, div, tan, tanh, sqrt, maximum, dot = (
-            xp.multiply, xp.subtract, xp.add, xp.divide, xp.tan, xp.tanh, xp.sqrt, xp.maximum, xp.dot)
-        spmv_W, spmv_E = self.spmv, self.spmv_E
-        leak, g0, omega, gamma = self.leak, self.g0, self.omega, self.gamma
-        cg, sg = float(np.cos(gamma)), float(np.sin(gamma))
-        control = self.mode == "control"
-        gain, shift = self.gain, self.shift
-        plan = self
-        state_hooks, phase_hooks = self.state_hooks, self.phase_hooks
-        seen = self.seen if phase_hooks else None
-
-        def sincos_of(src):
-            # sin, cos from t = tan(src/2): sin = 2t/(1+t^2), cos = 2/(1+t^2) - 1
-            mul(src, 0.5, out=t_)
-            tan(t_, out=t_)
-            mul(t_, t_, out=q_)
-            add(q_, 1.0, out=q_)
-            div(2.0, q_, out=q_)
-            mul(t_, q_, out=s_)
-            sub(q_, 1.0, out=c_)
-            # A_n o M = w (1 - m/2) - w (m/2) sin phi, into the CSR data in place
-            mul(wB, s_, out=data)
-            sub(wA, data, out=data)
-
-        def sincos():
-            sincos_of(phi)
-            plan._stale = False
-
-        def sums(row):
-            dot(sc2, ones, out=row)
-
-        def nodes(prev, d, x):
-            spmv_W(prev, d)
-            if leak == 0.0:
-                tanh(d, out=x)
-            else:
-                tanh(d, out=d)
-                mul(d, 1.0 - leak, out=d)
-                mul(prev, leak, out=x)
-                add(x, d, out=x)
-            for part in state_hooks:
-                part.state(x)
-
-        def frozen(drive, tgt, prev, t0, osum):
-            if phase_hooks:  # the modulation sees the frozen phases plus fresh jitter each step
-                for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
-                    seen_phi = phi
-                    for part in phase_hooks:
-                        seen_phi = part.phase(seen_phi, plan, seen)
-                    sincos_of(seen_phi)
-                    plan._stale = True
-                    if osum is not None:
-                        dot(sc2, ones, out=osum[t])
-                    nodes(prev, d, x)
-                    prev = x
-                return prev
-            if plan._stale:
-                sincos()
-            for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
-                if osum is not None:
-                    dot(sc2, ones, out=osum[t])
-                nodes(prev, d, x)
-                prev = x
-            return prev
-
         if self.mode == "frozen":
-            self._kernels = {"sincos": sincos, "sums": sums, "frozen": frozen}
-            return self._kernels
+            return self._frozen(drive, tgt, prev, t0)
+        self._stale = True
+        control = self.mode == "control"
+        args = (drive, tgt, prev, t0, self._no_records if self.osum is None else self.osum, self.phi,
+                self.omega, self.gain if control else self._no_control,
+                self.shift if control else self._no_control, *self._step_args())
+        if self.state_hooks or self.phase_hooks:
+            return _fused.free_steps.reference(*args, plan=self, state_hooks=self.state_hooks,
+                                               phase_hooks=self.phase_hooks)
+        return _fused.free_steps(*args)
 
-        kind, op1, op2, zbuf, _ = self._astro_ops()
-        copyto = xp.copyto
-        if kind == "links_shared":
-            scT, FT = zbuf
-            scT_c, scT_s = scT[:, :B], scT[:, B:]
-            s_rows, c_rows, F_rows = s_.reshape(B, L), c_.reshape(B, L), F.reshape(2 * B, L)
-
-        def free(drive, tgt, prev, t0, osum):
-            for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
-                sincos()
-                if osum is not None:
-                    dot(sc2, ones, out=osum[t])
-                nodes(prev, d, x)
-                # activation gate g = eps1 + eps2 a = (eps1 + eps2/2) + (eps2/2) E n(t)
-                g.fill(g0)
-                spmv_E(prev, g)
-                # local field F = A_phi exp(i phi) = [F_re | F_im]
-                F.fill(0.0)
-                if kind == "links":
-                    op1(c_, F_re)
-                    op1(s_, F_im)
-                elif kind == "links_shared":
-                    copyto(scT_c, c_rows.T)
-                    copyto(scT_s, s_rows.T)
-                    FT.fill(0.0)
-                    op1(scT, FT)
-                    copyto(F_rows, FT.T)
-                else:
-                    zbuf.fill(0.0)
-                    op1(sc, zbuf)
-                    op2(zbuf, F)
-                if gamma != 0.0:  # F <- F exp(i gamma)
-                    mul(F_re, cg, out=P_lo)
-                    mul(F_im, sg, out=P_hi)
-                    sub(P_lo, P_hi, out=P_lo)
-                    mul(F_im, cg, out=F_im)
-                    mul(F_re, sg, out=P_hi)
-                    add(F_im, P_hi, out=F_im)
-                    F_re[:] = P_lo
-                # sin(Psi - phi + gamma) = (F_im cos phi - F_re sin phi) / |F|
-                mul(F, sc, out=P)
-                sub(P_hi, P_lo, out=u1)
-                mul(F, F, out=P)
-                add(P_lo, P_hi, out=P_lo)
-                sqrt(P_lo, out=P_lo)
-                maximum(P_lo, 1e-300, out=P_lo)
-                div(u1, P_lo, out=u1)
-                # phi <- phi + omega + sin(...) (eps1 + eps2 a)
-                mul(u1, g, out=u1)
-                add(u1, omega, out=u1)
-                if control:
-                    mul(u1, gain, out=u1)
-                    add(u1, shift, out=u1)
-                add(phi, u1, out=phi)
-                for part in phase_hooks:  # diffusive phase noise (noisy Kuramoto model)
-                    part.phase(phi, plan, phi)
-                plan._stale = True
-                prev = x
-            return prev
-
-        self._kernels = {"sincos": sincos, "sums": sums, "free": free}
-        return self._kernels
+    def _frozen(self, drive, tgt, prev, t0: int):
+        """Frozen phases: the ESN node step with the fixed modulated weights; with phase noise the
+        modulation sees the frozen phases plus fresh jitter every step."""
+        dot, rows, ones, osum, node_step = backend.xp().dot, self._sc_rows, self._ones, self.osum, super().step
+        if self._stale and not self.phase_hooks:
+            self._sincos(self.phi)
+        for t, (d, x) in enumerate(zip(drive, tgt), start=t0):
+            if self.phase_hooks:
+                seen = self.phi
+                for part in self.phase_hooks:
+                    seen = part.phase(seen, self, self.seen)
+                self._sincos(seen)
+            if osum is not None:
+                dot(rows, ones, out=osum[t])
+            node_step(prev, d, x, t)
+            prev = x
+        return prev
 
 
 class RhythmicSharing(ESN):
