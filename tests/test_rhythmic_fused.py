@@ -140,3 +140,36 @@ def test_hardware_hooks_keep_the_numpy_path(monkeypatch):
     monkeypatch.setenv("ASTROCORE_JIT", "0")
     b = model.run(u)
     np.testing.assert_array_equal(a.states, b.states)
+
+
+@needs_numba
+def test_incidence_rows_beyond_two_entries_take_the_numpy_path(monkeypatch):
+    """The fused loop reads one or two incidence entries per link: a plan whose incidence has a
+    row with three entries runs the NumPy reference (same numbers with the JIT on or off), where
+    the compiled loop, called directly on its arrays, would drop the third entry."""
+    import scipy.sparse as sp
+
+    model = model_for({"astro_graph": "links", "gamma": 0.3}, seed=5)
+    inc = model.incidence_[0].tolil()
+    row = inc.rows[0]
+    inc[0, next(j for j in range(inc.shape[1]) if j not in row)] = 0.25   # a third node on link 0
+    model.incidence_[0] = sp.csr_matrix(inc)
+    assert np.diff(model.incidence_[0].indptr).max() == 3
+    u = inputs(12, seed=2)
+    fused, ref = run_both(model, u, monkeypatch)
+    assert _fused.free_steps.available()
+    np.testing.assert_array_equal(fused.states, ref.states)
+    np.testing.assert_array_equal(fused.final_state.phases, ref.final_state.phases)
+    plan = model._plan(1)
+    assert not plan._fusable
+    # the guard matters: the compiled loop itself ignores the third entry
+    plan.set_phases(model.phases0_[0])
+    rng = np.random.default_rng(0)
+    drive, prev = rng.normal(size=(3, plan.width)), rng.uniform(-0.9, 0.9, plan.width)
+    outs = []
+    for func in (_fused.free_steps, _fused.free_steps.reference):
+        phi, tgt = plan.phi.copy(), np.empty((3, plan.width))
+        func(drive.copy(), tgt, prev.copy(), 0, plan._no_records, phi, plan.omega, plan._no_control,
+             plan._no_control, *plan._step_args())
+        outs.append(phi)
+    assert np.abs(outs[0] - outs[1]).max() > 1e-9

@@ -179,6 +179,10 @@ class _RhythmicPlan(_Plan):
                 a1, a2 = topology.block_diag_csr([m.astro_[s] for s in cols]), None
             unit = bool(np.all(a1.data == 1.0))
             a2 = sp.csr_matrix((0, 1)) if a2 is None else a2
+            # the fused loop reads one or two incidence entries per link (the mean, pre and post
+            # incidences); any other row length takes the NumPy reference
+            e_rows = np.diff(backend.to_host(self.E.indptr))
+            self._fusable = bool(e_rows.size == 0 or (e_rows.min() >= 1 and e_rows.max() <= 2))
             if backend.get_backend() == "numpy":
                 def arrays(mat):
                     return (mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data)
@@ -244,7 +248,7 @@ class _RhythmicPlan(_Plan):
         args = (drive, tgt, prev, t0, self._no_records if self.osum is None else self.osum, self.phi,
                 self.omega, self.gain if control else self._no_control,
                 self.shift if control else self._no_control, *self._step_args())
-        if self.state_hooks or self.phase_hooks:
+        if self.state_hooks or self.phase_hooks or not self._fusable:
             return _fused.free_steps.reference(*args, plan=self, state_hooks=self.state_hooks,
                                                phase_hooks=self.phase_hooks)
         return _fused.free_steps(*args)
