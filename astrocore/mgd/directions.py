@@ -116,7 +116,7 @@ from ..validation import (
     check_shape,
     validate_params,
 )
-from .kernel import ACTIVATION_BYTES
+from .kernel import ACTIVATION_BYTES, work_array
 from .perturbations import (
     MODE,
     MULTIPLEXING,
@@ -246,7 +246,7 @@ class Weight(Direction):
             self._c0 = kernel.measure(backend.to_host(self.model._loss(theta[:, None, :], xb, yb)))
             kernel.evaluations += xb.shape[1]
         self.perts.prepare(theta)
-        self._G, self._part = xp.zeros_like(theta), xp.empty_like(theta)
+        self._G, self._part = xp.zeros_like(theta), work_array("weight part", theta.shape, theta.dtype)
         self._weight_sum = xp.zeros(theta.shape[0], dtype=theta.dtype)
 
     def draw(self, count, theta):
@@ -301,7 +301,7 @@ class Weight(Direction):
 
     def end(self, theta):
         G = self._G
-        G -= self._weight_sum[:, None] * theta
+        G -= backend.xp().multiply(self._weight_sum[:, None], theta, out=self._part)
         G /= self.amplitude ** 2
         return G
 

@@ -20,6 +20,8 @@ draws, its clean and perturbed passes and its estimate.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import backend
@@ -31,6 +33,27 @@ ACTIVATION_BYTES = 1 << 21
 """Bytes of activations of one forward pass of weight-perturbed networks: a chunk whose pairs'
 activations exceed it is evaluated in slices of pairs (:meth:`astrocore.mgd.directions.Weight.step`;
 the chunk, which sets the draws, and every cost stay the same)."""
+
+
+_WORK = threading.local()
+
+
+def work_array(role: str, shape: tuple, dtype):
+    """An uninitialised array for ``role`` (a scratch array of one window, or a chunk's draws), kept
+    per thread and handed out again to the next call with the same role, shape and dtype.
+
+    A fresh array of a few MB costs a page fault per 4 KiB page on its first touch, as much as a
+    pass over it; a window allocates several. The contents are valid until the next call for
+    ``role`` in the same thread. Other backends allocate a new array every time.
+    """
+    xp = backend.xp()
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    arrays = _WORK.__dict__.setdefault("arrays", {})
+    array = arrays.get(role)
+    if array is None or array.shape != tuple(shape) or array.dtype != np.dtype(dtype):
+        array = arrays[role] = np.empty(shape, dtype=dtype)
+    return array
 
 
 class Pairs:

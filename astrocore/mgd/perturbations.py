@@ -39,6 +39,7 @@ from ..validation import (
     Real,
     validate_params,
 )
+from .kernel import work_array
 
 SPARSITY = Real(0, 1, closed="left")
 
@@ -231,13 +232,14 @@ class CodePerturbations(Perturbations):
         (``(N + 7) // 8`` per perturbation); :func:`_code_params` turns them
         into ``theta - a`` (bit set) or ``theta + a`` in one pass: the same
         numbers as ``theta + random_signs(...)``, without materialising the
-        codes. The result lives in a buffer reused by the next call (large
-        temporaries cost page faults).
+        codes. The result lives in a buffer (:func:`astrocore.mgd.kernel.work_array`)
+        that the next call, of this or any code-mode generator of the same shape
+        in the same thread, overwrites (large temporaries cost page faults).
         """
         if not self._fused():
             return super().draw_params(count, theta)
         if self._buffer is None or self._buffer.shape[1] < count:
-            self._buffer = np.empty((len(self.gens), count, self.n), dtype=self.dtype)
+            self._buffer = work_array("code draws", (len(self.gens), count, self.n), self.dtype)
         out = self._buffer[:, :count]
         value = np.asarray(self.value, dtype=self.dtype)[()]
         for s, gen in enumerate(self.gens):

@@ -150,7 +150,7 @@ KERNELS = {
     *(f"astrocore.mgd.directions.Node.{m}" for m in ("pair_bytes", "begin", "draw", "step", "end")),
     "astrocore.mgd.directions.Activity.pair_bytes",
     "astrocore.mgd.kernel.Pairs.__init__", "astrocore.mgd.kernel.Kernel.__init__", "astrocore.mgd.kernel.Kernel.measure",
-    "astrocore.mgd.kernel.Kernel.window",
+    "astrocore.mgd.kernel.Kernel.window", "astrocore.mgd.kernel.work_array",
     "astrocore.nets.check_memory_estimate",
     "astrocore.reservoir.readout.n_features",
     "astrocore.reservoir.readout.make_features", "astrocore.reservoir.readout.solve_ridge",
