@@ -126,3 +126,18 @@ def test_sliced_perturbed_passes_give_the_same_costs(monkeypatch):
         np.testing.assert_array_equal(mgd.train(MLP([4, 8, 1], seed=0), data, **train).theta.values,
                                       run.theta.values)
     assert kernel.ACTIVATION_BYTES > 0
+
+
+def test_work_arrays_are_reused_per_role_and_shape_and_results_stay_the_callers():
+    a = kernel.work_array("test role", (2, 3), "float64")
+    assert kernel.work_array("test role", (2, 3), "float64") is a
+    assert kernel.work_array("test role", (2, 4), "float64") is not a
+    model = MLP([6, 5, 2], seed=0)
+    gen = np.random.default_rng(2)
+    X, Y = gen.normal(size=(9, 6)), np.eye(2)[gen.integers(0, 2, 9)]
+    theta = model.init_params()
+    first = mgd.estimate_gradient(model, theta, X, Y, n_perturbations=30, seed=1)
+    kept = first.copy()
+    mgd.estimate_gradient(model, theta, X, Y, n_perturbations=30, seed=2)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(mgd.estimate_gradient(model, theta, X, Y, n_perturbations=30, seed=1), kept)
