@@ -117,7 +117,8 @@ def _sum4(a, lo, hi):
 
 @_inline
 def _field_row(ptr, idx, dat, unit, off, row, c, s):
-    """``(sum_l A[row, l] c[off + l], sum_l A[row, l] s[off + l])`` over four partial sums each."""
+    """``(sum_l A[row, l] c[off + l], sum_l A[row, l] s[off + l])`` over four partial sums each
+    (``idx`` and ``off`` unsigned: no negative-index wraparound on the gathers)."""
     r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
     k, hi = ptr[row], ptr[row + 1]
     if unit:
@@ -138,6 +139,44 @@ def _field_row(ptr, idx, dat, unit, off, row, c, s):
         i0 += dat[k] * s[j0]
         k += 1
     return (r0 + r1) + (r2 + r3), (i0 + i1) + (i2 + i3)
+
+
+@_inline
+def _gate_pairs(e_ptr, e_idx, e_dat, n):
+    """The incidence rows (zero, one or two entries) as two node indices and two weights per link,
+    a missing entry a zero weight on the first node (``g_k = (g0 + w0 x[j0]) + w1 x[j1]``, the
+    reference's order)."""
+    j0 = np.zeros(n, dtype=np.uint64)
+    j1 = np.zeros(n, dtype=np.uint64)
+    w0 = np.zeros(n)
+    w1 = np.zeros(n)
+    for k in range(n):
+        lo, hi = e_ptr[k], e_ptr[k + 1]
+        if hi > lo:
+            j0[k] = j1[k] = e_idx[lo]
+            w0[k] = e_dat[lo]
+        if hi > lo + 1:
+            j1[k] = e_idx[lo + 1]
+            w1[k] = e_dat[lo + 1]
+    return j0, j1, w0, w1
+
+
+@_inline
+def _phase_update(phi, F_re, F_im, s, c, g, omega, om, u):
+    """``phi_k += omega + g_k (F_im c_k - F_re s_k) / max(|F_k|, 1e-300)`` (``omega``: an array,
+    or ``om`` where it is empty), the quotient first in ``u``: branch-free, vectorizes."""
+    n = phi.size
+    for k in range(n):
+        fr, fi = F_re[k], F_im[k]
+        mag = np.sqrt(fr * fr + fi * fi)
+        mag = 1e-300 if mag < 1e-300 else mag
+        u[k] = (fi * c[k] - fr * s[k]) / mag
+    if omega.size > 0:
+        for k in range(n):
+            phi[k] += u[k] * g[k] + omega[k]
+    else:
+        for k in range(n):
+            phi[k] += u[k] * g[k] + om
 
 
 def sincos_weights(src, sc, work, data, wA, wB) -> None:
@@ -261,23 +300,25 @@ def free_steps_numpy(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA,
 @jit.fused(free_steps_numpy)
 def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E, g0, leak, A1, A2,
                unit, cg, sg, sc, work):
-    """The step fused into five loops per step (module docstring), ``drive.shape[0]`` steps in one call."""
+    """The step fused into a few loops per step (module docstring), ``drive.shape[0]`` steps in one call."""
     n = phi.size
     B = osum.shape[1] // 2
     L = n // B
     n_nodes = prev.size
-    w_ptr, w_idx = W[0], W[1]
-    e_ptr, e_idx, e_dat = E
-    a_ptr, a_idx, a_dat = A1
-    p_ptr, p_idx, p_dat = A2
+    # unsigned views of the index arrays: the gathers need no negative-index wraparound
+    w_ptr, w_idx = W[0], W[1].view(np.uint64)
+    a_ptr, a_idx, a_dat = A1[0], A1[1].view(np.uint64), A1[2]
+    p_ptr, p_idx, p_dat = A2[0], A2[1].view(np.uint64), A2[2]
     domains = p_ptr.size > 1
     a_rows = a_ptr.size - 1
     record = osum.shape[0] > 0
     control = gain.size > 0
     rotate = sg != 0.0 or cg != 1.0
-    omega_k = omega.size > 1
+    om = omega[0]
+    omega_n = omega if omega.size > 1 else omega[:0]
     s, c = sc[:n], sc[n:]
-    g, F_re, F_im, Z_s, Z_c = work[3], work[4], work[5], work[8], work[9]
+    g, F_re, F_im, u, Z_s, Z_c = work[3], work[4], work[5], work[2], work[8], work[9]
+    e0, e1, v0, v1 = _gate_pairs(E[0], E[1], E[2], n)
     for step in range(drive.shape[0]):
         d, x = drive[step], tgt[step]
         # 1. sin phi, cos phi; the order sums per column
@@ -292,48 +333,52 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
                 zs = 0.0
                 zc = 0.0
                 for k in range(a_ptr[r], a_ptr[r + 1]):
-                    zs += a_dat[k] * s[a_idx[k]]
-                    zc += a_dat[k] * c[a_idx[k]]
+                    j = a_idx[k]
+                    zs += a_dat[k] * s[j]
+                    zc += a_dat[k] * c[j]
                 Z_s[r], Z_c[r] = zs, zc
         else:
-            for r in range(n):
-                F_re[r], F_im[r] = _field_row(a_ptr, a_idx, a_dat, unit, r - r % a_rows, r % a_rows, c, s)
-        # 3. per node i and its links k (CSR order): the product with the modulated weights, the gate
-        #    g_k = g0 + (E prev)_k (a row of the incidence E has one or two entries)
+            for b in range(n // a_rows):  # one block (A_phi block-diagonal), or the shared graph per column
+                off = b * a_rows
+                for r in range(a_rows):
+                    F_re[off + r], F_im[off + r] = _field_row(a_ptr, a_idx, a_dat, unit, np.uint64(off), r, c, s)
+        # 3. gates g_k = g0 + (E prev)_k, every incidence row as two (node, weight) pairs
+        for k in range(n):
+            g[k] = (g0 + v0[k] * prev[e0[k]]) + v1[k] * prev[e1[k]]
+        # 4. nodes: the product with the modulated weights, tanh
         for i in range(n_nodes):
             acc = d[i]
             for k in range(w_ptr[i], w_ptr[i + 1]):
                 acc += (wA[k] - wB[k] * s[k]) * prev[w_idx[k]]
-                e = e_ptr[k]
-                gk = g0 + e_dat[e] * prev[e_idx[e]]
-                if e_ptr[k + 1] > e + 1:
-                    gk += e_dat[e + 1] * prev[e_idx[e + 1]]
-                g[k] = gk
             if leak == 0.0:
                 x[i] = np.tanh(acc)
             else:
                 x[i] = prev[i] * leak + np.tanh(acc) * (1.0 - leak)
-        # 4. domains: F_k = (P^T [Z_c | Z_s])_k
+        # 5. domains: F_k = (P^T [Z_c | Z_s])_k
         if domains:
             for k in range(n):
                 e = p_ptr[k]
-                fr = 0.0 + p_dat[e] * Z_c[p_idx[e]]
-                fi = 0.0 + p_dat[e] * Z_s[p_idx[e]]
+                j = p_idx[e]
+                fr = 0.0 + p_dat[e] * Z_c[j]
+                fi = 0.0 + p_dat[e] * Z_s[j]
                 for e in range(e + 1, p_ptr[k + 1]):
-                    fr += p_dat[e] * Z_c[p_idx[e]]
-                    fi += p_dat[e] * Z_s[p_idx[e]]
+                    j = p_idx[e]
+                    fr += p_dat[e] * Z_c[j]
+                    fi += p_dat[e] * Z_s[j]
                 F_re[k], F_im[k] = fr, fi
-        # 5. phi_k += omega_k + g_k sin(Psi_k - phi_k + gamma) (control: gain (...) + shift); vectorizes
-        for k in range(n):
-            fr, fi = F_re[k], F_im[k]
-            if rotate:
-                fr, fi = fr * cg - fi * sg, fi * cg + fr * sg
-            mag = np.sqrt(fr * fr + fi * fi)
-            if mag < 1e-300:
-                mag = 1e-300
-            du = (fi * c[k] - fr * s[k]) / mag * g[k] + (omega[k] if omega_k else omega[0])
-            if control:
-                du = du * gain[k] + shift[k]
-            phi[k] += du
+        # 6. phi_k += omega_k + g_k sin(Psi_k - phi_k + gamma) (control: gain (...) + shift)
+        if rotate:  # F <- F exp(i gamma)
+            for k in range(n):
+                fr, fi = F_re[k], F_im[k]
+                F_re[k], F_im[k] = fr * cg - fi * sg, fi * cg + fr * sg
+        if control:
+            for k in range(n):
+                fr, fi = F_re[k], F_im[k]
+                mag = np.sqrt(fr * fr + fi * fi)
+                mag = 1e-300 if mag < 1e-300 else mag
+                du = (fi * c[k] - fr * s[k]) / mag * g[k] + (omega_n[k] if omega_n.size else om)
+                phi[k] += du * gain[k] + shift[k]
+        else:
+            _phase_update(phi, F_re, F_im, s, c, g, omega_n, om, u)
         prev = x
     return prev

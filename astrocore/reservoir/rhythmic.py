@@ -179,10 +179,9 @@ class _RhythmicPlan(_Plan):
                 a1, a2 = topology.block_diag_csr([m.astro_[s] for s in cols]), None
             unit = bool(np.all(a1.data == 1.0))
             a2 = sp.csr_matrix((0, 1)) if a2 is None else a2
-            # the fused loop reads one or two incidence entries per link (the mean, pre and post
-            # incidences); any other row length takes the NumPy reference
-            e_rows = np.diff(backend.to_host(self.E.indptr))
-            self._fusable = bool(e_rows.size == 0 or (e_rows.min() >= 1 and e_rows.max() <= 2))
+            # the fused loop reads at most two incidence entries per link (the mean, pre and post
+            # incidences); a longer row takes the NumPy reference
+            self._fusable = bool(np.diff(backend.to_host(self.E.indptr)).max(initial=0) <= 2)
             if backend.get_backend() == "numpy":
                 def arrays(mat):
                     return (mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data)
