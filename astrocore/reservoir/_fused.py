@@ -18,14 +18,18 @@ gain_k (omega_k + g_k sin(...)) + shift_k``.
 :func:`free_steps_numpy` is the library's NumPy (and CuPy) step: every quantity
 of a step is a whole-array pass, ``sin``/``cos`` from one ``tan(phi / 2)``
 (half-angle formulas), the sparse products SciPy's CSR kernels. The fused loop
-(numba, :mod:`astrocore.jit`) computes the same numbers in five passes per step
-(sin/cos; the order sums; the astrocyte field; nodes, gates and the domain
-field row by row; the phases), with ``sin``/``cos`` from a polynomial (Cody-Waite
-reduction by pi/2, the fdlibm kernels, error about 1 ulp; :func:`sincos_poly`)
-and the sums over many terms (order sums, ``A_phi`` rows) split over four
-partial sums: not bit-identical to the reference (last-bit differences, tested
-to 1e-12 over a few steps), every other operation rounded as the reference
-rounds it.
+(numba, :mod:`astrocore.jit`) computes the same numbers in a few flat passes per
+step (sin/cos and the order sums; the astrocyte field row by row; the gates, each
+incidence row read as two (node, weight) pairs; the modulated weights times the
+presynaptic states, then each node's row sum and tanh; the domain field, as pairs
+where every link is in one or two domains; the phases, the quotient by ``|F|``
+in its own branch-free pass so it vectorizes), gathering through unsigned views
+of the index arrays (no negative-index wraparound), with ``sin``/``cos`` from a
+polynomial (Cody-Waite reduction by pi/2, the fdlibm kernels, error about 1 ulp;
+:func:`sincos_poly`) and the sums over many terms (order sums, ``A_phi`` rows,
+the domain sums ``Z``) split over four partial sums: not bit-identical to the
+reference (last-bit differences, tested to 1e-12 over a few steps), every
+other operation rounded as the reference rounds it.
 
 Arguments (both functions): ``drive (T, width)`` the input drives, ``tgt (T,
 width)`` receives the node states, ``prev`` the state before the chunk, ``t0``
@@ -142,6 +146,30 @@ def _field_row(ptr, idx, dat, unit, off, row, c, s):
 
 
 @_inline
+def _wfield_row(ptr, idx, dat, row, s, c):
+    """``(sum_l A[row, l] s[l], sum_l A[row, l] c[l])`` over four partial sums each."""
+    r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
+    k, hi = ptr[row], ptr[row + 1]
+    while k + 3 < hi:
+        j0, j1, j2, j3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        r0 += dat[k] * s[j0]
+        i0 += dat[k] * c[j0]
+        r1 += dat[k + 1] * s[j1]
+        i1 += dat[k + 1] * c[j1]
+        r2 += dat[k + 2] * s[j2]
+        i2 += dat[k + 2] * c[j2]
+        r3 += dat[k + 3] * s[j3]
+        i3 += dat[k + 3] * c[j3]
+        k += 4
+    while k < hi:
+        j0 = idx[k]
+        r0 += dat[k] * s[j0]
+        i0 += dat[k] * c[j0]
+        k += 1
+    return (r0 + r1) + (r2 + r3), (i0 + i1) + (i2 + i3)
+
+
+@_inline
 def _gate_pairs(e_ptr, e_idx, e_dat, n):
     """The incidence rows (zero, one or two entries) as two node indices and two weights per link,
     a missing entry a zero weight on the first node (``g_k = (g0 + w0 x[j0]) + w1 x[j1]``, the
@@ -169,7 +197,7 @@ def _phase_update(phi, F_re, F_im, s, c, g, omega, om, u):
     for k in range(n):
         fr, fi = F_re[k], F_im[k]
         mag = np.sqrt(fr * fr + fi * fi)
-        mag = 1e-300 if mag < 1e-300 else mag
+        mag = 1e-300 if mag < 1e-300 else mag  # noqa: FURB136 - a NaN stays NaN, as np.maximum
         u[k] = (fi * c[k] - fr * s[k]) / mag
     if omega.size > 0:
         for k in range(n):
@@ -317,8 +345,10 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
     om = omega[0]
     omega_n = omega if omega.size > 1 else omega[:0]
     s, c = sc[:n], sc[n:]
-    g, F_re, F_im, u, Z_s, Z_c = work[3], work[4], work[5], work[2], work[8], work[9]
+    g, F_re, F_im, u, wp, Z_s, Z_c = work[3], work[4], work[5], work[2], work[6], work[8], work[9]
     e0, e1, v0, v1 = _gate_pairs(E[0], E[1], E[2], n)
+    p_pairs = domains and p_ptr[1:].size > 0 and np.max(p_ptr[1:] - p_ptr[:-1]) <= 2
+    q0, q1, f0, f1 = _gate_pairs(p_ptr, p_idx, p_dat, n if p_pairs else 0)
     for step in range(drive.shape[0]):
         d, x = drive[step], tgt[step]
         # 1. sin phi, cos phi; the order sums per column
@@ -330,13 +360,7 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
         # 2. astrocyte field: F = A_phi [cos | sin] (links), Z = diag(1/|S_d|) P [sin | cos] (domains)
         if domains:
             for r in range(a_rows):
-                zs = 0.0
-                zc = 0.0
-                for k in range(a_ptr[r], a_ptr[r + 1]):
-                    j = a_idx[k]
-                    zs += a_dat[k] * s[j]
-                    zc += a_dat[k] * c[j]
-                Z_s[r], Z_c[r] = zs, zc
+                Z_s[r], Z_c[r] = _wfield_row(a_ptr, a_idx, a_dat, r, s, c)
         else:
             for b in range(n // a_rows):  # one block (A_phi block-diagonal), or the shared graph per column
                 off = b * a_rows
@@ -346,25 +370,31 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
         for k in range(n):
             g[k] = (g0 + v0[k] * prev[e0[k]]) + v1[k] * prev[e1[k]]
         # 4. nodes: the product with the modulated weights, tanh
+        for k in range(n):  # the modulated weights times the presynaptic states (vectorizes)
+            wp[k] = (wA[k] - wB[k] * s[k]) * prev[w_idx[k]]
         for i in range(n_nodes):
             acc = d[i]
             for k in range(w_ptr[i], w_ptr[i + 1]):
-                acc += (wA[k] - wB[k] * s[k]) * prev[w_idx[k]]
+                acc += wp[k]
             if leak == 0.0:
                 x[i] = np.tanh(acc)
             else:
                 x[i] = prev[i] * leak + np.tanh(acc) * (1.0 - leak)
         # 5. domains: F_k = (P^T [Z_c | Z_s])_k
-        if domains:
+        if domains and p_pairs:  # every link in one or two domains: a flat loop
+            for k in range(n):
+                F_re[k] = (0.0 + f0[k] * Z_c[q0[k]]) + f1[k] * Z_c[q1[k]]
+                F_im[k] = (0.0 + f0[k] * Z_s[q0[k]]) + f1[k] * Z_s[q1[k]]
+        elif domains:
             for k in range(n):
                 e = p_ptr[k]
                 j = p_idx[e]
                 fr = 0.0 + p_dat[e] * Z_c[j]
                 fi = 0.0 + p_dat[e] * Z_s[j]
-                for e in range(e + 1, p_ptr[k + 1]):
-                    j = p_idx[e]
-                    fr += p_dat[e] * Z_c[j]
-                    fi += p_dat[e] * Z_s[j]
+                for q in range(e + 1, p_ptr[k + 1]):
+                    j = p_idx[q]
+                    fr += p_dat[q] * Z_c[j]
+                    fi += p_dat[q] * Z_s[j]
                 F_re[k], F_im[k] = fr, fi
         # 6. phi_k += omega_k + g_k sin(Psi_k - phi_k + gamma) (control: gain (...) + shift)
         if rotate:  # F <- F exp(i gamma)
@@ -375,7 +405,7 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
             for k in range(n):
                 fr, fi = F_re[k], F_im[k]
                 mag = np.sqrt(fr * fr + fi * fi)
-                mag = 1e-300 if mag < 1e-300 else mag
+                mag = 1e-300 if mag < 1e-300 else mag  # noqa: FURB136 - a NaN stays NaN, as np.maximum
                 du = (fi * c[k] - fr * s[k]) / mag * g[k] + (omega_n[k] if omega_n.size else om)
                 phi[k] += du * gain[k] + shift[k]
         else:
