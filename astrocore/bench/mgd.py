@@ -11,7 +11,9 @@ dtype (float32, float64) and K (1, 8, 64) it times, interleaved in one run,
 - one plain forward pass and cost on the same batch,
 
 and prints ``ratio = t_step / ((K + 1) t_forward)``, the median over repeats
-(1.0 is the floor). Also reports the thread count of the BLAS in use.
+(1.0 is the floor). Also reports the thread count of the BLAS in use and the
+machine's load average before and after (on a shared machine, a load above
+about zero means other processes took cores from the run: its times are noisy).
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ def _blas_summary() -> str:
                      for i in threadpool_info() if i.get("user_api") == "blas") or "no BLAS found"
 
 
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "unknown"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m astrocore.bench mgd", description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="also write the table as CSV (network, dtype, K, ratio)")
@@ -89,6 +98,7 @@ def main(argv=None) -> int:
     print(f"MGD step vs (K+1) forward passes; batch {args.batch}; median of {args.repeats} repeats")
     print(f"machine: {platform.machine()} {os.cpu_count()} cores; {_blas_summary()}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+    load_before = _load()
     print(f"{'network':<12} {'dtype':<8} {'K':>3} {'step_ms':>9} {'fwd_ms':>8} {'ratio':>6}")
     rows = []
     for name, sizes in NETWORKS.items():
@@ -98,6 +108,7 @@ def main(argv=None) -> int:
                 rows.append({"network": name, "dtype": dtype, "K": K, "ratio": round(ratio, 4)})
                 print(f"{name:<12} {dtype:<8} {K:>3} {t_step * 1e3:>9.3f} {t_fwd * 1e3:>8.3f} {ratio:>6.2f}",
                       flush=True)
+    print(f"load average (1, 5, 15 min): {load_before} before, {_load()} after")
     if args.out:
         tmp = f"{args.out}.tmp"
         with open(tmp, "w", newline="") as handle:
