@@ -17,6 +17,11 @@ initial state move by one unit in the last place (``numpy.nextafter`` towards
 +inf), which a chaotic run amplifies the same way. It is read from the
 environment only, never set by the library, and never used to make figures.
 
+The second path also switches the fused kernels off (``ASTROCORE_JIT=0``,
+:mod:`astrocore.jit`): the numba loops of path 1 (the MGD code draw, the Rhythmic
+Sharing step) give way to the NumPy references they replace, so every check
+holds with either implementation of every kernel.
+
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the environment sets them.
 
     python -m astrocore.numeric_path                 # describe the second path on this machine
@@ -32,6 +37,7 @@ import sys
 import numpy as np
 
 LAST_BIT = "ASTROCORE_LAST_BIT"
+JIT = "ASTROCORE_JIT"
 DISABLE = "NPY_DISABLE_CPU_FEATURES"
 
 _PROBE = """
@@ -74,7 +80,8 @@ def _probe(env: dict) -> str:
 
 
 def second_path_environment(environ: dict | None = None) -> dict:
-    """The environment of the second numeric path: SIMD features off, else the last-bit perturbation.
+    """The environment of the second numeric path: SIMD features off, else the last-bit perturbation;
+    and the fused kernels off (their NumPy references run).
 
     The switch counts as changing the numbers only if a probe (transcendental
     functions over 65,536 values) gives other bits under it than without it.
@@ -82,8 +89,9 @@ def second_path_environment(environ: dict | None = None) -> dict:
     base = dict(os.environ if environ is None else environ)
     base.pop(DISABLE, None)
     base.pop(LAST_BIT, None)
+    base.pop(JIT, None)
     features = simd_features()
-    env = dict(base)
+    env = dict(base, **{JIT: "0"})
     if features:
         env[DISABLE] = " ".join(features)
         if _probe(env) != _probe(base):
@@ -94,9 +102,12 @@ def second_path_environment(environ: dict | None = None) -> dict:
 
 
 def describe(env: dict) -> str:
+    kernels = f"; {JIT}=0 (the fused kernels' NumPy references)"
     if DISABLE in env:
-        return f"{DISABLE}={env[DISABLE]!r} (numpy {np.__version__}; changes exp/tanh/log1p results on this CPU)"
-    return f"{LAST_BIT}=1 (no dispatched SIMD feature changes numpy's results on this CPU: last-bit perturbation)"
+        return (f"{DISABLE}={env[DISABLE]!r} (numpy {np.__version__}; changes exp/tanh/log1p results on this "
+                f"CPU){kernels}")
+    return (f"{LAST_BIT}=1 (no dispatched SIMD feature changes numpy's results on this CPU: last-bit "
+            f"perturbation){kernels}")
 
 
 def main(argv: list[str]) -> int:

@@ -121,6 +121,7 @@ def test_second_numeric_path_changes_the_numbers():
                                                                 if k != numeric_path.DISABLE})
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         assert env.get(key) == os.environ.get(key)
+    assert env[numeric_path.JIT] == "0"  # the fused kernels' NumPy references run on the second path
 
 
 def test_last_bit_perturbation_moves_initial_states(monkeypatch):
