@@ -179,7 +179,11 @@ def test_fit_drops_washout_after_each_segment_start():
     {"gamma": 0.4, "leak": 0.3, "bias": 0.1, "link_activation": "pre"},
     {"astro_graph": "domains", "m": 1.0, "omega": 0.05, "link_activation": "post"},
 ])
-def test_rhythmic_matches_loop_reference(kwargs):
+@pytest.mark.parametrize("jit", ["1", "0"], ids=["fused", "numpy"])
+def test_rhythmic_matches_loop_reference(kwargs, jit, monkeypatch):
+    """Both implementations of the step (the fused loop, its NumPy reference: ASTROCORE_JIT) against the
+    loop over the equations."""
+    monkeypatch.setenv("ASTROCORE_JIT", jit)
     model = RhythmicSharing(12, degree=3, astro_degree=5, seed=3, **kwargs)
     u = inputs(100)
     run = model.run(u)

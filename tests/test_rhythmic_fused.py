@@ -70,20 +70,6 @@ def test_fused_batches_shared_and_per_seed(graph, monkeypatch):
 
 
 @needs_numba
-@pytest.mark.parametrize("kwargs", [{}, {"gamma": 0.4, "leak": 0.3, "bias": 0.1, "link_activation": "pre"},
-                                    {"astro_graph": "domains", "m": 1.0, "omega": 0.05,
-                                     "link_activation": "post"}])
-def test_fused_matches_the_loop_reference(kwargs):
-    model = RhythmicSharing(12, degree=3, astro_degree=5, seed=3, **kwargs)
-    u = inputs(40)
-    run = model.run(u)
-    states, order_r, mean_phase, phases = rhythmic_reference(model, u)
-    np.testing.assert_allclose(run.states, states, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(run.order_R, order_r, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(run.final_state.phases[0], phases, rtol=0, atol=1e-11)
-
-
-@needs_numba
 def test_kernel_reference_and_uncompiled_loop_agree_on_the_same_inputs():
     """The compiled loop, the loop run by Python and the NumPy reference, on one plan's arrays;
     control mode (gain, shift) and recorded order sums included."""
