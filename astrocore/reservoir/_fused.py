@@ -14,22 +14,24 @@ and, when recorded, the row ``[sum_k sin phi_k | sum_k cos phi_k]`` per batch
 column (the order parameter of ``phi(t)``). ``"control"`` mode: ``phi_k +=
 gain_k (omega_k + g_k sin(...)) + shift_k``.
 
-:func:`free_steps` advances ``T`` steps in one call. Its NumPy reference
-:func:`free_steps_numpy` is the library's NumPy (and CuPy) step: every quantity
-of a step is a whole-array pass, ``sin``/``cos`` from one ``tan(phi / 2)``
-(half-angle formulas), the sparse products SciPy's CSR kernels. The fused loop
-(numba, :mod:`astrocore.jit`) computes the same numbers in a few flat passes per
-step (sin/cos and the order sums; the astrocyte field row by row; the gates, each
-incidence row read as two (node, weight) pairs; the modulated weights times the
-presynaptic states, then each node's row sum and tanh; the domain field, as pairs
-where every link is in one or two domains; the phases, the quotient by ``|F|``
-in its own branch-free pass so it vectorizes), gathering through unsigned views
-of the index arrays (no negative-index wraparound), with ``sin``/``cos`` from a
-polynomial (Cody-Waite reduction by pi/2, the fdlibm kernels, error about 1 ulp;
-:func:`sincos_poly`) and the sums over many terms (order sums, ``A_phi`` rows,
-the domain sums ``Z``) split over four partial sums: not bit-identical to the
-reference (last-bit differences, tested to 1e-12 over a few steps), every
-other operation rounded as the reference rounds it.
+:func:`free_steps` advances ``T`` steps in one call; :func:`free_steps_numpy`,
+the library's NumPy (and CuPy) step, is its reference. They differ in three ways:
+
+- ``sin``/``cos``: the reference from one ``tan(phi / 2)`` (half-angle formulas);
+  the loop from a polynomial (Cody-Waite reduction by pi/2, the fdlibm kernels,
+  about 1 ulp; :func:`sincos_poly`).
+- Sums over many terms (order sums, ``A_phi`` rows, the domain sums ``Z``): the
+  reference's BLAS and SciPy CSR kernels; the loop's four partial sums.
+- Passes: every quantity of a reference step is a whole-array pass; the loop
+  makes a few flat passes per step (sin/cos and the order sums; the astrocyte
+  field row by row; the gates and the domain field ``P^T Z`` from
+  :func:`row_pairs`, precomputed by the plan; the modulated weights times the
+  presynaptic states, then each node's row sum and tanh; the phases, the
+  quotient by ``|F|`` in its own branch-free pass so it vectorizes), gathering
+  through unsigned views of the index arrays (no negative-index wraparound).
+
+Every other operation rounds as the reference rounds it: the two agree to the
+last bits (tested to 1e-12 over a few steps), not bit for bit.
 
 Arguments (both functions): ``drive (T, width)`` the input drives, ``tgt (T,
 width)`` receives the node states, ``prev`` the state before the chunk, ``t0``
@@ -41,7 +43,8 @@ B*L), ``gain``/``shift`` (B*L, or empty: free mode), sparse matrices as CSR
 reference path), ``E`` the incidence, ``A1``/``A2`` the astrocyte graph
 (``"links"``: ``A1 = A_phi``, block-diagonal over the columns or, one graph for
 all, ``L x L``; ``A2`` empty; domains: ``A1 = diag(1/|S_d|) P``, ``A2 = P^T``,
-block-diagonal), ``unit`` (``A1``'s weights all 1: the loop skips the
+block-diagonal), ``pairs`` (:func:`row_pairs` of ``E`` and of ``A2``; the loop's
+reading of them), ``unit`` (``A1``'s weights all 1: the loop skips the
 products), ``cg, sg = cos gamma, sin gamma``, ``sc`` (2 B*L) and ``work (10,
 B*L)`` scratch. Returns the last node state (a row of ``tgt``).
 """
@@ -120,73 +123,62 @@ def _sum4(a, lo, hi):
 
 
 @_inline
-def _field_row(ptr, idx, dat, unit, off, row, c, s):
-    """``(sum_l A[row, l] c[off + l], sum_l A[row, l] s[off + l])`` over four partial sums each
-    (``idx`` and ``off`` unsigned: no negative-index wraparound on the gathers)."""
+def _field_row(ptr, idx, dat, unit, off, row, a, b):
+    """``(sum_l A[row, l] a[off + l], sum_l A[row, l] b[off + l])`` over four partial sums each,
+    the products skipped where ``unit`` (all weights 1); ``idx`` and ``off`` unsigned (no
+    negative-index wraparound on the gathers)."""
     r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
     k, hi = ptr[row], ptr[row + 1]
     if unit:
         while k + 3 < hi:
             j0, j1, j2, j3 = off + idx[k], off + idx[k + 1], off + idx[k + 2], off + idx[k + 3]
-            r0 += c[j0]
-            i0 += s[j0]
-            r1 += c[j1]
-            i1 += s[j1]
-            r2 += c[j2]
-            i2 += s[j2]
-            r3 += c[j3]
-            i3 += s[j3]
+            r0 += a[j0]
+            i0 += b[j0]
+            r1 += a[j1]
+            i1 += b[j1]
+            r2 += a[j2]
+            i2 += b[j2]
+            r3 += a[j3]
+            i3 += b[j3]
+            k += 4
+    else:
+        while k + 3 < hi:
+            j0, j1, j2, j3 = off + idx[k], off + idx[k + 1], off + idx[k + 2], off + idx[k + 3]
+            r0 += dat[k] * a[j0]
+            i0 += dat[k] * b[j0]
+            r1 += dat[k + 1] * a[j1]
+            i1 += dat[k + 1] * b[j1]
+            r2 += dat[k + 2] * a[j2]
+            i2 += dat[k + 2] * b[j2]
+            r3 += dat[k + 3] * a[j3]
+            i3 += dat[k + 3] * b[j3]
             k += 4
     while k < hi:
         j0 = off + idx[k]
-        r0 += dat[k] * c[j0]
-        i0 += dat[k] * s[j0]
+        r0 += dat[k] * a[j0]
+        i0 += dat[k] * b[j0]
         k += 1
     return (r0 + r1) + (r2 + r3), (i0 + i1) + (i2 + i3)
 
 
-@_inline
-def _wfield_row(ptr, idx, dat, row, s, c):
-    """``(sum_l A[row, l] s[l], sum_l A[row, l] c[l])`` over four partial sums each."""
-    r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
-    k, hi = ptr[row], ptr[row + 1]
-    while k + 3 < hi:
-        j0, j1, j2, j3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
-        r0 += dat[k] * s[j0]
-        i0 += dat[k] * c[j0]
-        r1 += dat[k + 1] * s[j1]
-        i1 += dat[k + 1] * c[j1]
-        r2 += dat[k + 2] * s[j2]
-        i2 += dat[k + 2] * c[j2]
-        r3 += dat[k + 3] * s[j3]
-        i3 += dat[k + 3] * c[j3]
-        k += 4
-    while k < hi:
-        j0 = idx[k]
-        r0 += dat[k] * s[j0]
-        i0 += dat[k] * c[j0]
-        k += 1
-    return (r0 + r1) + (r2 + r3), (i0 + i1) + (i2 + i3)
+NO_PAIRS = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0))
 
 
-@_inline
-def _gate_pairs(e_ptr, e_idx, e_dat, n):
-    """The incidence rows (zero, one or two entries) as two node indices and two weights per link,
-    a missing entry a zero weight on the first node (``g_k = (g0 + w0 x[j0]) + w1 x[j1]``, the
-    reference's order)."""
-    j0 = np.zeros(n, dtype=np.uint64)
-    j1 = np.zeros(n, dtype=np.uint64)
-    w0 = np.zeros(n)
-    w1 = np.zeros(n)
-    for k in range(n):
-        lo, hi = e_ptr[k], e_ptr[k + 1]
-        if hi > lo:
-            j0[k] = j1[k] = e_idx[lo]
-            w0[k] = e_dat[lo]
-        if hi > lo + 1:
-            j1[k] = e_idx[lo + 1]
-            w1[k] = e_dat[lo + 1]
-    return j0, j1, w0, w1
+def row_pairs(mat) -> tuple:
+    """A CSR triple's rows as their first two entries: two column indices (unsigned) and two
+    weights per row, a missing entry a zero weight on the first column (``(A y)_k = (0 + w0_k
+    y[j0_k]) + w1_k y[j1_k]``, the order CSR sums in; exact where no row holds more than two)."""
+    ptr, idx, dat = mat
+    counts = np.diff(ptr)
+    if idx.size == 0:
+        zeros = np.zeros(counts.size)
+        return np.zeros(counts.size, dtype=np.uint64), np.zeros(counts.size, dtype=np.uint64), zeros, zeros.copy()
+    first = np.minimum(ptr[:-1], idx.size - 1)
+    second = np.minimum(ptr[:-1] + 1, idx.size - 1)
+    has1, has2 = counts >= 1, counts >= 2
+    j0 = np.where(has1, idx[first], 0).astype(np.uint64)
+    j1 = np.where(has2, idx[second], j0).astype(np.uint64)
+    return j0, j1, np.where(has1, dat[first], 0.0), np.where(has2, dat[second], 0.0)
 
 
 @_inline
@@ -229,10 +221,12 @@ def _rows(mat) -> int:
 
 
 def free_steps_numpy(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E, g0, leak, A1, A2,
-                     unit, cg, sg, sc, work, *, plan=None, state_hooks=(), phase_hooks=()):
+                     pairs, unit, cg, sg, sc, work, *, ops=None, plan=None, state_hooks=(), phase_hooks=()):
     """The step as whole-array NumPy (or CuPy) passes (module docstring); the reference of
-    :func:`free_steps`. Keyword-only, for the plan's hardware hooks: ``state_hooks`` applied to
-    the node states and ``phase_hooks`` to the phases after every step (``plan``: their site)."""
+    :func:`free_steps` (``pairs`` and ``unit`` unread). Keyword-only: ``ops``, the plan's
+    :func:`step_operators` (built here when absent); for the plan's hardware hooks,
+    ``state_hooks`` applied to the node states and ``phase_hooks`` to the phases after every
+    step (``plan``: their site)."""
     xp = backend.xp()
     mul, sub, add, div, sqrt, maximum = xp.multiply, xp.subtract, xp.add, xp.divide, xp.sqrt, xp.maximum
     n = phi.size
@@ -245,18 +239,14 @@ def free_steps_numpy(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA,
     F, P = work[4:6].reshape(-1), work[6:8].reshape(-1)
     F_re, F_im, P_lo, P_hi = F[:n], F[n:], P[:n], P[n:]
     data = W[2] if isinstance(W, tuple) else W.data
-    spmv_W, spmv_E = spmv_acc(W), spmv_acc(E)
+    spmv_W, spmv_E, op1, op2 = step_operators(W, E, A1, A2, n, B) if ops is None else ops
     omega = float(omega[0]) if omega.size == 1 else omega
     control = gain.size > 0
     if _rows(A2) > 0:   # domains: [Z_s | Z_c] = diag(1/|S_d|) P [sin | cos], F = P^T [Z_c | Z_s]
         n_dom = _rows(A1)
         zbuf = work[8:10].reshape(-1)[:2 * n_dom]
         Z_s, Z_c = zbuf[:n_dom], zbuf[n_dom:]
-        op1, op2 = spmv_acc(A1), spmv_acc(A2)
-    elif _rows(A1) == n:  # links, one block-diagonal A_phi
-        op1 = spmv_acc(A1)
-    else:  # links, one graph shared by all columns: one product on link-major copies [cos | sin] (L, 2B)
-        op1 = spmv_acc(A1, 2 * B)
+    elif _rows(A1) != n:  # links, one graph shared by all columns: one product on link-major copies
         scT, FT = work[8:10].reshape(L, 2 * B), P.reshape(L, 2 * B)
         scT_c, scT_s = scT[:, :B], scT[:, B:]
         s_rows, c_rows, F_rows = s_.reshape(B, L), c_.reshape(B, L), F.reshape(2 * B, L)
@@ -325,10 +315,23 @@ def free_steps_numpy(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA,
     return prev
 
 
+def step_operators(W, E, A1, A2, n: int, B: int) -> tuple:
+    """The reference's sparse products ``y += A x`` (:func:`._kernels.spmv_acc`): ``W``, ``E``,
+    and the astrocyte graph's (domains: ``A1`` then ``A2``; links: ``A1``, on ``2B`` link-major
+    columns where one graph serves all columns; ``None`` where unused)."""
+    if _rows(A2) > 0:
+        op1, op2 = spmv_acc(A1), spmv_acc(A2)
+    else:
+        op1, op2 = spmv_acc(A1) if _rows(A1) == n else spmv_acc(A1, 2 * B), None
+    return spmv_acc(W), spmv_acc(E), op1, op2
+
+
 @jit.fused(free_steps_numpy)
 def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E, g0, leak, A1, A2,
-               unit, cg, sg, sc, work):
-    """The step fused into a few loops per step (module docstring), ``drive.shape[0]`` steps in one call."""
+               pairs, unit, cg, sg, sc, work):
+    """The step fused into a few loops per step (module docstring), ``drive.shape[0]`` steps in one call;
+    ``pairs``: :func:`row_pairs` of ``E``, then of ``A2`` where its rows hold at most two entries
+    (empty arrays otherwise: the loop reads ``A2``'s CSR rows); ``E`` unread."""
     n = phi.size
     B = osum.shape[1] // 2
     L = n // B
@@ -346,9 +349,8 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
     omega_n = omega if omega.size > 1 else omega[:0]
     s, c = sc[:n], sc[n:]
     g, F_re, F_im, u, wp, Z_s, Z_c = work[3], work[4], work[5], work[2], work[6], work[8], work[9]
-    e0, e1, v0, v1 = _gate_pairs(E[0], E[1], E[2], n)
-    p_pairs = domains and p_ptr[1:].size > 0 and np.max(p_ptr[1:] - p_ptr[:-1]) <= 2
-    q0, q1, f0, f1 = _gate_pairs(p_ptr, p_idx, p_dat, n if p_pairs else 0)
+    e0, e1, v0, v1, q0, q1, f0, f1 = pairs
+    p_pairs = q0.size > 0
     for step in range(drive.shape[0]):
         d, x = drive[step], tgt[step]
         # 1. sin phi, cos phi; the order sums per column
@@ -360,7 +362,7 @@ def free_steps(drive, tgt, prev, t0, osum, phi, omega, gain, shift, W, wA, wB, E
         # 2. astrocyte field: F = A_phi [cos | sin] (links), Z = diag(1/|S_d|) P [sin | cos] (domains)
         if domains:
             for r in range(a_rows):
-                Z_s[r], Z_c[r] = _wfield_row(a_ptr, a_idx, a_dat, r, s, c)
+                Z_s[r], Z_c[r] = _field_row(a_ptr, a_idx, a_dat, False, np.uint64(0), r, s, c)
         else:
             for b in range(n // a_rows):  # one block (A_phi block-diagonal), or the shared graph per column
                 off = b * a_rows

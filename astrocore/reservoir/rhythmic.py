@@ -187,11 +187,15 @@ class _RhythmicPlan(_Plan):
                     return (mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data)
                 W, E, a1, a2 = (arrays(mat) for mat in (self.W, self.E, a1, a2))
                 W = W[:2] + (self.W.data,)  # the live array (the reference writes the weights into it)
+                domain_pairs = _fused.row_pairs(a2) if np.diff(a2[0]).max(initial=0) <= 2 else _fused.NO_PAIRS
+                pairs = _fused.row_pairs(E) + domain_pairs
             else:
                 W, E, a1, a2 = self.W, self.E, to_device_csr(a1), to_device_csr(a2)
+                pairs = ()
             gamma = self.model.gamma
-            self._args = (W, self.wA, self.wB, E, self.g0, self.leak, a1, a2, unit,
+            self._args = (W, self.wA, self.wB, E, self.g0, self.leak, a1, a2, pairs, unit,
                           float(np.cos(gamma)), float(np.sin(gamma)), self.sc, self.work)
+            self._ops = _fused.step_operators(W, E, a1, a2, B * m.n_links, B)
         return self._args
 
     def set_phases(self, phases) -> None:
@@ -247,8 +251,8 @@ class _RhythmicPlan(_Plan):
         args = (drive, tgt, prev, t0, self._no_records if self.osum is None else self.osum, self.phi,
                 self.omega, self.gain if control else self._no_control,
                 self.shift if control else self._no_control, *self._step_args())
-        if self.state_hooks or self.phase_hooks or not self._fusable:
-            return _fused.free_steps.reference(*args, plan=self, state_hooks=self.state_hooks,
+        if self.state_hooks or self.phase_hooks or not self._fusable or not _fused.free_steps.available():
+            return _fused.free_steps.reference(*args, ops=self._ops, plan=self, state_hooks=self.state_hooks,
                                                phase_hooks=self.phase_hooks)
         return _fused.free_steps(*args)
 
