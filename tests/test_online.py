@@ -172,6 +172,30 @@ def test_window_ridge_refits_on_exactly_its_window():
     np.testing.assert_allclose(run.state["W"][0], exact, rtol=1e-8, atol=1e-10)
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 40), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_window_sums_fused_loop_is_the_numpy_update_bit_for_bit(B, F, D, seed):
+    """The window ridge's rank-one update: compiled loop, the loop run by Python and the NumPy
+    reference give the same bits (each entry ``G_ij + (f_i f_j - o_i o_j)``, no FMA), and the
+    Gram matrix of the window's samples, built by running sums, matches its definition."""
+    from astrocore.online import _fused
+
+    rng = np.random.default_rng(seed)
+    gram0, rhs0 = rng.normal(size=(B, F, F)), rng.normal(size=(B, F, D))
+    f, old_f = rng.normal(size=(B, F)), rng.normal(size=(B, F))
+    y, old_y = rng.normal(size=(B, D)), rng.normal(size=(B, D))
+    outs = []
+    for func in (_fused.window_sums, _fused.window_sums.py_func, _fused.window_sums.reference):
+        gram, rhs = gram0.copy(), rhs0.copy()
+        func(gram, rhs, f, y, old_f, old_y)
+        outs.append((gram, rhs))
+    for other in outs[1:]:
+        np.testing.assert_array_equal(outs[0][0], other[0])
+        np.testing.assert_array_equal(outs[0][1], other[1])
+    outer = np.einsum("bi,bj->bij", f, f) - np.einsum("bi,bj->bij", old_f, old_f)
+    np.testing.assert_allclose(outs[0][0], gram0 + outer, rtol=1e-12, atol=1e-12)
+
+
 def test_running_and_stream_nrmse_follow_their_definitions():
     rng = np.random.default_rng(0)
     pred, truth, scale = rng.normal(size=(50, 2, 3)), rng.normal(size=(50, 2, 3)), np.array([1.0, 2.0, 0.5])

@@ -41,7 +41,7 @@ import xarray as xr
 
 from astrocore import online
 from astrocore.analysis._constraints import RUNS, TABLE
-from astrocore.analysis.streams import STREAMS, nonstationary_stream
+from astrocore.analysis.streams import STREAMS, nonstationary_stream, streams_dataset, streams_from_dataset
 from astrocore.hardware import energy as hw_energy
 from astrocore.hardware.model import HARDWARE
 from astrocore.progress import progress
@@ -216,6 +216,18 @@ def tune(name: str, features, targets, scale, *, label_every: int, washout: int,
     return order[int(np.argmin(scores))], scores
 
 
+def _test_and_validation(stream: str, steps: int, streams: xr.Dataset | None) -> tuple:
+    """The test (``ic = 0``) and validation (``ic = 1``) streams: simulated, or read from ``streams``."""
+    if streams is None:
+        return nonstationary_stream(stream, steps=steps, ic=0), nonstationary_stream(stream, steps=steps, ic=1)
+    have = streams_from_dataset(streams)
+    name, length = streams.attrs["stream"], streams.sizes.get("time", 0)
+    if name != stream or length != steps or not {0, 1} <= set(have):
+        raise InvalidParameterError(f"streams must hold stream {stream!r} at ics 0 and 1 with {steps} steps, got "
+                                    f"{name!r} at ics {sorted(have)} with {length} steps")
+    return have[0], have[1]
+
+
 def _offline_ridge(features, targets, labelled, ridge: float) -> np.ndarray:
     """Predictions of ridge fitted per column on every labelled step of the whole stream (sees the future)."""
     out = np.empty(targets.shape)
@@ -232,18 +244,22 @@ def _offline_ridge(features, targets, labelled, ridge: float) -> np.ndarray:
                   "washout": Integer(0), "window": Integer(1), "record_every": Integer(1),
                   "ridge": Real(0, closed="neither"), "astro_graph": Choice(ASTRO_GRAPHS),
                   "reservoir_params": Optional(InstanceOf(dict, example=dict)),
-                  "grids": Optional(InstanceOf(dict, example=dict)), "hardware": Choice(HARDWARE_PRESETS)})
+                  "grids": Optional(InstanceOf(dict, example=dict)), "hardware": Choice(HARDWARE_PRESETS),
+                  "streams": Optional(InstanceOf(xr.Dataset, example=lambda: streams_dataset("roessler_switch",
+                                                                                             steps=20)))})
 def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, validation_seeds, label_every=(1, 10, 100),
                       learners=METHODS, steps: int = 7500, washout: int = 200, window: int = 50,
                       record_every: int = 10, ridge: float = 1e-6, astro_graph: str = "domains",
                       reservoir_params: dict | None = None, grids: dict | None = None,
-                      hardware: str = "ideal") -> xr.Dataset:
+                      hardware: str = "ideal", streams: xr.Dataset | None = None) -> xr.Dataset:
     """One stream, one reservoir: every learner at every label density, tuned on the validation stream.
 
     The test stream is ``nonstationary_stream(stream, ic=0)`` driving the
     reservoirs of ``seeds``, the validation stream ``ic=1`` driving those of
-    ``validation_seeds`` (other initial conditions and other reservoirs);
-    both are standardised with the validation stream's mean and standard
+    ``validation_seeds`` (other initial conditions and other reservoirs),
+    simulated here or read from ``streams`` (:func:`streams_dataset` of
+    ``stream`` with ``ics`` 0 and 1 and ``steps`` steps: the workflow
+    simulates each stream once for all its jobs); both are standardised with the validation stream's mean and standard
     deviation. Rhythmic Sharing uses the ``astro_graph`` astrocyte graph
     (``domains``: the astrocytes of part B's phase controller);
     ``reservoir_params`` go to both reservoirs. ``hardware``: the preset the
@@ -266,7 +282,7 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
                                     f"the ridges are costed in digital fp32 only), got {list(learners)}")
     if hardware != "ideal":
         grids = {m: (grids or {}).get(m, HARDWARE_GRIDS[m]) for m in learners}
-    test, val = nonstationary_stream(stream, steps=steps, ic=0), nonstationary_stream(stream, steps=steps, ic=1)
+    test, val = _test_and_validation(stream, steps, streams)
     mean, std = val.u.mean(0), val.u.std(0)
     params = dict(reservoir_params or {}, **({"astro_graph": astro_graph} if reservoir == "rhythmic" else {}))
     t0 = time.perf_counter()

@@ -24,12 +24,14 @@ stream starts after ``transient`` time units at its first context value.
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 import numpy as np
+import xarray as xr
 
 from astrocore import systems
-from astrocore.validation import Choice, Integer, InvalidParameterError, Optional, validate_params
+from astrocore.validation import Choice, InstanceOf, Integer, InvalidParameterError, Optional, validate_params
 
 STREAMS = ("thomas_switch", "thomas_drift", "lorenz_steps", "roessler_switch")
 """The names of :func:`nonstationary_stream`."""
@@ -88,3 +90,40 @@ def nonstationary_stream(name: str, *, steps: int | None = None, ic: int = 0, dr
                            transient=spec["transient"])
     switches = () if name == "thomas_drift" else tuple(starts[1:])
     return Stream(run.state[:steps], run.context[:steps], switches, dt, spec["system"])
+
+
+@validate_params({"name": Choice(STREAMS), "steps": Optional(Integer(10)),
+                  "ics": InstanceOf(list, tuple, example=lambda: [0, 1]), "drift_every": Integer(1)})
+def streams_dataset(name: str, *, steps: int | None = None, ics=(0, 1), drift_every: int = 50) -> xr.Dataset:
+    """:func:`nonstationary_stream` ``name`` at every initial condition of ``ics``, as one Dataset
+    (``u (ic, time, coord)``, ``context (ic, time)``; attrs ``stream``, ``system``, ``dt``,
+    ``switches``, ``drift_every``): the file each stream is simulated into once, read back
+    exactly by :func:`streams_from_dataset`."""
+    if not ics or any(not isinstance(ic, (int, np.integer)) or isinstance(ic, bool) or ic < 0 for ic in ics) \
+            or len(set(ics)) != len(ics):
+        raise InvalidParameterError(f"ics must be distinct integers >= 0, got {list(ics)}")
+    runs = [nonstationary_stream(name, steps=steps, ic=int(ic), drift_every=drift_every) for ic in ics]
+    first = runs[0]
+    return xr.Dataset(
+        {"u": (("ic", "time", "coord"), np.stack([r.u for r in runs]), {"long_name": f"{first.system} state"}),
+         "context": (("ic", "time"), np.stack([r.context for r in runs]),
+                     {"long_name": "system parameter"})},
+        coords={"ic": [int(ic) for ic in ics], "time": np.arange(len(first.u)), "coord": ["x", "y", "z"]},
+        attrs={"stream": name, "system": first.system, "dt": first.dt, "switches": list(first.switches),
+               "drift_every": drift_every})
+
+
+@validate_params({"ds": InstanceOf(xr.Dataset, example=lambda: streams_dataset("roessler_switch", steps=20))})
+def streams_from_dataset(ds: xr.Dataset) -> dict:
+    """The streams of a :func:`streams_dataset` file, ``{ic: Stream}``."""
+    missing = [v for v in ("u", "context") if v not in ds] + [a for a in ("stream", "system", "dt")
+                                                              if a not in ds.attrs]
+    if missing:
+        raise InvalidParameterError(f"a streams file needs variables u, context and attrs stream, system, dt "
+                                    f"(streams_dataset); missing {missing}")
+    switches = ds.attrs.get("switches", ())
+    if isinstance(switches, str):  # an empty list is stored as JSON text (netCDF has no empty attribute)
+        switches = json.loads(switches)
+    switches = tuple(int(s) for s in np.atleast_1d(switches))
+    return {int(ic): Stream(np.asarray(ds.u.sel(ic=ic).values), np.asarray(ds.context.sel(ic=ic).values), switches,
+                            float(ds.attrs["dt"]), str(ds.attrs["system"])) for ic in ds.ic.values}

@@ -59,6 +59,7 @@ from ..hardware import energy as hw_energy
 from ..hardware.model import HARDWARE, as_model
 from ..validation import (AnyOf, Array, Choice, Integer, InvalidParameterError, Optional, Real, Seed,
                           validate_params)
+from ._fused import window_sums
 from .chip import ReadoutChip
 
 DIRECTIONS = ("weight", "node")
@@ -389,8 +390,7 @@ class WindowRidge(Learner):
     def update(self, state: dict, f, y) -> None:
         i = state["seen"] % self.window
         old_f, old_y = state["fbuf"][i], state["ybuf"][i]
-        state["gram"] += f[:, :, None] * f[:, None, :] - old_f[:, :, None] * old_f[:, None, :]
-        state["rhs"] += f[:, :, None] * y[:, None, :] - old_f[:, :, None] * old_y[:, None, :]
+        window_sums(state["gram"], state["rhs"], f, y, old_f, old_y)
         state["fbuf"][i], state["ybuf"][i] = f, y
         state["seen"] += 1
         if state["seen"] % self.refit_every == 0:
