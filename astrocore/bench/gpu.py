@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend, mgd
+from . import positive_int
 from ..nets import MLP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the timings as CSV")
     parser.add_argument("--quick", action="store_true", help="fewer sizes (a smoke run)")
     parser.add_argument("--skip-tests", action="store_true", help="timings only")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     args = parser.parse_args(argv)
     cupy, device = _cupy_device()
     if cupy is None:

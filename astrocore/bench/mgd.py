@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from .. import mgd
+from . import positive_int
 from ..nets import MLP
 
 NETWORKS = {"64-64-10": [64, 64, 10], "784-256-10": [784, 256, 10]}
@@ -92,8 +93,8 @@ def _load() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m astrocore.bench mgd", description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="also write the table as CSV (network, dtype, K, ratio)")
-    parser.add_argument("--batch", type=int, default=100, help="samples per batch (default 100)")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per setting (default 15)")
+    parser.add_argument("--batch", type=positive_int, default=100, help="samples per batch (default 100)")
+    parser.add_argument("--repeats", type=positive_int, default=15, help="timed repeats per setting (default 15)")
     args = parser.parse_args(argv)
     print(f"MGD step vs (K+1) forward passes; batch {args.batch}; median of {args.repeats} repeats")
     print(f"machine: {platform.machine()} {os.cpu_count()} cores; {_blas_summary()}; "

@@ -32,6 +32,8 @@ import warnings
 
 import numpy as np
 
+from . import positive_float, positive_int
+
 MODELS = ("esn", "rhythmic_links", "rhythmic_domains", "reservoirpy")
 DEGREE, RADIUS, SCALING = 10, 0.6, 1.2
 
@@ -88,11 +90,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m astrocore.bench reservoir",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="write the table as CSV (model, n_nodes, batch, steps_per_second)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[100, 300, 1000])
+    parser.add_argument("--batches", type=positive_int, nargs="+", default=[1, 16])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=0.2, help="target duration of one timed run")
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--seconds", type=positive_float, default=0.2, help="target duration of one timed run")
     args = parser.parse_args(argv)
 
     rows = []
