@@ -461,3 +461,21 @@ def test_device_takes_seed_by_keyword_like_train():
         Device(hw, model, [4])  # keyword only, as in mgd.train and the reservoirs
     network, stored = deploy(model, np.stack([theta, theta]), hw, seed=[4, 5])
     assert stored.shape == (2, model.n_params) and network.device.seeds == [4, 5]
+
+
+def test_a_hook_site_runs_its_parts_in_the_model_s_order():
+    """``Chips.through(hook, x)``: each part acting at ``hook`` in turn, the others untouched; the
+    device's read is ``read(hold(.))`` of the same site."""
+    from astrocore.hardware.effects import Chips
+
+    hw = HardwareModel(weight_bits=4, read_noise=0.01, weight_clip=1.0)
+    x = np.linspace(-0.9, 0.9, 12).reshape(2, 6)
+    def site():
+        return Chips([np.random.default_rng(0), np.random.default_rng(1)], hardware=hw, clip=1.0, n_cells=6)
+
+    twin, expected = site(), x
+    for part in hw.at("read"):
+        expected = part.read(expected, twin)
+    np.testing.assert_array_equal(site().through("read", x), expected)
+    assert not np.array_equal(expected, x)
+    assert Chips([np.random.default_rng(0)]).through("read", x) is x   # no model: nothing acts

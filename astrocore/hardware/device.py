@@ -36,7 +36,7 @@ import numpy as np
 from .. import backend
 from ..nets import MLP, _activate, check_memory_estimate
 from ..validation import Array, InstanceOf, InvalidParameterError, Seed, Seeds, validate_params
-from .effects import HOOKS, Chips
+from .effects import Chips
 from .model import HARDWARE, HardwareModel, _as_model
 
 MODEL = InstanceOf(MLP, example=lambda: MLP([2, 2, 1]))
@@ -73,9 +73,8 @@ class Device:
         self.n_chips = len(seeds)
         self.chips = Chips(self.gens, hardware=hw, clip=hw.weight_clip, n_cells=model.n_params,
                            widths=model.sizes[1:])
-        self.hooks = {hook: hw.at(hook) for hook in HOOKS}
-        for part in self.hooks["setup"]:
-            part.setup(self.chips)
+        self.hooks = self.chips.hooks
+        self.chips.set_up()
 
     def __repr__(self):
         return f"Device({self.hw.name!r}, chips={self.n_chips}, model={self.model!r})"
@@ -103,9 +102,7 @@ class Device:
 
     def _program(self, theta):
         """:meth:`program` without validation (the trainer's update path)."""
-        stored = self._as_chips(theta)
-        for part in self.hooks["program"]:
-            stored = part.program(stored, self.chips)
+        stored = self.chips.through("program", self._as_chips(theta))
         return stored.reshape(backend.xp().asarray(theta).shape)
 
     def update(self, old, new) -> None:
@@ -114,34 +111,22 @@ class Device:
         ``delta = new - old`` goes through the ``update`` hooks (update noise,
         granularity), then ``old + delta`` is written with :meth:`program`.
         """
-        delta = new - old
-        for part in self.hooks["update"]:
-            delta = part.update(delta, self.chips)
-        new[...] = self._program(old + delta)
+        new[...] = self._program(old + self.chips.through("update", new - old))
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, theta):
         """The weights a forward pass sees: the stored values as the cells hold them
         (programming error, drift, stuck cells) with fresh read noise. ``theta``
         (..., N) may carry perturbations on top of the stored levels."""
-        w = backend.xp().asarray(theta)
-        for part in self.hooks["hold"]:
-            w = part.hold(w, self.chips)
-        for part in self.hooks["read"]:
-            w = part.read(w, self.chips)
-        return w
+        return self.chips.through("read", self.chips.through("hold", backend.xp().asarray(theta)))
 
     def dac(self, x):
         """Inputs of a crossbar through the DAC (identity without ``dac_bits``)."""
-        for part in self.hooks["dac"]:
-            x = part.dac(x, self.chips)
-        return x
+        return self.chips.through("dac", x)
 
     def adc(self, z):
         """Pre-activations read out: output noise, then the ADC."""
-        for part in self.hooks["adc"]:
-            z = part.adc(z, self.chips)
-        return z
+        return self.chips.through("adc", z)
 
     def activate(self, name: str, z, layer: int):
         """``(1 + A_j) f((1 + S_j)(z - O_j))`` with this chip's neuron variation."""
@@ -162,9 +147,7 @@ class Device:
         if not parts:
             return costs
         host = isinstance(costs, np.ndarray)
-        c = backend.xp().asarray(costs)
-        for part in parts:
-            c = part.measure(c, self.chips)
+        c = self.chips.through("measure", backend.xp().asarray(costs))
         return backend.to_host(c) if host else c
 
     @property
@@ -174,9 +157,7 @@ class Device:
 
     def quantize_perturbations(self, delta):
         """Perturbations through the DAC, full scale at their largest magnitude."""
-        for part in self.hooks["perturbation"]:
-            delta = part.perturbation(delta, self.chips)
-        return delta
+        return self.chips.through("perturbation", delta)
 
     def bind(self, model=None):
         """``model`` (default: the device's) with forward/loss/predict on this device."""

@@ -197,6 +197,20 @@ class Chips:
         self.n_chips = len(self.gens)
         self.hardware, self.clip, self.n_cells, self.widths = hardware, clip, n_cells, tuple(widths)
         self.state: dict = {}
+        self.hooks = {hook: () if hardware is None else hardware.at(hook) for hook in HOOKS}
+        """The parts acting at each hook, in the model's order."""
+
+    def through(self, hook: str, x):
+        """``x`` through the ``hook`` method of every part acting there, in order (``setup``, the
+        activations' hooks, which take other arguments, are called by their sites)."""
+        for part in self.hooks[hook]:
+            x = getattr(part, hook)(x, self)
+        return x
+
+    def set_up(self) -> None:
+        """Every part's ``setup`` on these chips (static draws: stuck cells, device-to-device spreads)."""
+        for part in self.hooks["setup"]:
+            part.setup(self)
 
     def memo(self, part) -> dict:
         """The state ``part`` keeps on this site (a dict, created empty)."""

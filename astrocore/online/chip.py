@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..hardware.effects import HOOKS, Chips
+from ..hardware.effects import Chips
 from ..hardware.model import HardwareModel
 from ..validation import InstanceOf, Integer, Seed, validate_params
 
@@ -47,25 +47,19 @@ class ReadoutChip:
         self.hw, self.shape = hardware, (batch, n_features, n_outputs)
         gens = [backend._device_stream(seed, "readout", (b,)) for b in range(batch)]
         self.chips = Chips(gens, hardware=hardware, clip=hardware.weight_clip, n_cells=n_features * n_outputs)
-        self.hooks = {hook: hardware.at(hook) for hook in HOOKS}
+        self.hooks = self.chips.hooks
         self.writes, self.updates = 0, 0
         with backend.on_host():
-            for part in self.hooks["setup"]:
-                part.setup(self.chips)
+            self.chips.set_up()
 
     def __repr__(self):
         return f"ReadoutChip({self.hw.name!r}, chips={self.shape[0]}, cells={self.shape[1] * self.shape[2]})"
-
-    def _apply(self, hook: str, x):
-        for part in self.hooks[hook]:
-            x = getattr(part, hook)(x, self.chips)
-        return x
 
     def _cells(self, hook: str, w):
         """``w (B, ..., F, D)`` through the ``hook`` parts as cells ``(B, ..., F D)`` (chip ``b`` for row ``b``)."""
         if not self.hooks[hook]:
             return w
-        return self._apply(hook, w.reshape(*w.shape[:-2], -1)).reshape(w.shape)
+        return self.chips.through(hook, w.reshape(*w.shape[:-2], -1)).reshape(w.shape)
 
     # -- writes ---------------------------------------------------------------------------------
     def program(self, W) -> np.ndarray:
@@ -103,17 +97,17 @@ class ReadoutChip:
     def dac(self, f):
         """Features through the input converter."""
         with backend.on_host():
-            return self._apply("dac", f)
+            return self.chips.through("dac", f)
 
     def perturbation(self, delta):
         """MGD's perturbations (weights or outputs) through the converter that applies them."""
         with backend.on_host():
-            return self._apply("perturbation", delta)
+            return self.chips.through("perturbation", delta)
 
     def measure(self, costs):
         """Costs ``(B,)`` as measured (cost noise, cost ADC)."""
         with backend.on_host():
-            return self._apply("measure", costs)
+            return self.chips.through("measure", costs)
 
     def outputs(self, Wr, fq, delta=None):
         """``adc(Wr^T fq [+ delta])`` of one use ``Wr (B, F, D)`` on converted features ``fq (B, F)``: ``(B, D)``."""
@@ -121,7 +115,7 @@ class ReadoutChip:
         if delta is not None:
             z += delta
         with backend.on_host():
-            return self._apply("adc", z)
+            return self.chips.through("adc", z)
 
     def forward(self, W, f) -> np.ndarray:
         """Predictions ``(..., B, D)`` for features ``f (..., B, F)``: every sample a separate use of the weights."""
@@ -130,7 +124,7 @@ class ReadoutChip:
         M = rows.shape[0]
         out = np.empty((B, M, D))
         with backend.on_host():
-            fq = self._apply("dac", rows)
+            fq = self.chips.through("dac", rows)
             held = self._cells("hold", W)
             if not self.hooks["read"]:
                 out[...] = np.einsum("mbf,bfd->bmd", fq, held)
@@ -140,5 +134,5 @@ class ReadoutChip:
                     n = min(step, M - i)
                     w = self._cells("read", np.broadcast_to(held[:, None], (B, n, F, D)))
                     out[:, i:i + n] = np.einsum("mbf,bmfd->bmd", fq[i:i + n], w)
-            out = self._apply("adc", out)
+            out = self.chips.through("adc", out)
         return np.moveaxis(out, 0, 1).reshape(*np.shape(f)[:-1], D)
