@@ -101,6 +101,13 @@ def main(argv=None) -> int:
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
     load_before = _load()
     print(f"{'network':<12} {'dtype':<8} {'K':>3} {'step_ms':>9} {'fwd_ms':>8} {'ratio':>6}")
+    # one untimed pass over every setting first: the first settings measured in a fresh process
+    # ran up to 2x slower than the same settings measured again (64-64-10 float32 at batch 1000:
+    # 1.55, then 0.73 in one process)
+    for sizes in NETWORKS.values():
+        for dtype in DTYPES:
+            for K in KS:
+                measure(sizes, dtype, K, args.batch, 1)
     rows = []
     for name, sizes in NETWORKS.items():
         for dtype in DTYPES:
