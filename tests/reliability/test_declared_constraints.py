@@ -125,7 +125,7 @@ KERNELS = {
     "astrocore.online.learners.WindowRidge.update", "astrocore.online.loop.OnlineRun.__init__",
     *(f"astrocore.online.chip.ReadoutChip.{m}" for m in ("program", "update", "hold", "read", "dac", "perturbation",
                                                          "measure", "outputs", "forward")),
-    "astrocore.backend.asarray", "astrocore.backend.to_host",
+    "astrocore.backend.asarray", "astrocore.backend.to_host", "astrocore.hardware.effects.Chips.through",
     "astrocore.hardware.device.Device.update", "astrocore.hardware.device.Device.read",
     "astrocore.hardware.device.Device.dac", "astrocore.hardware.device.Device.adc",
     "astrocore.hardware.device.Device.activate", "astrocore.hardware.device.Device.measure",
