@@ -259,8 +259,8 @@ def online_experiment(stream: str, reservoir: str, n_nodes: int, seeds, *, valid
     ``validation_seeds`` (other initial conditions and other reservoirs),
     simulated here or read from ``streams`` (:func:`streams_dataset` of
     ``stream`` with ``ics`` 0 and 1 and ``steps`` steps: the workflow
-    simulates each stream once for all its jobs); both are standardised with the validation stream's mean and standard
-    deviation. Rhythmic Sharing uses the ``astro_graph`` astrocyte graph
+    simulates each stream once for all its jobs); both are standardised with
+    the validation stream's mean and standard deviation. Rhythmic Sharing uses the ``astro_graph`` astrocyte graph
     (``domains``: the astrocytes of part B's phase controller);
     ``reservoir_params`` go to both reservoirs. ``hardware``: the preset the
     MGD readouts run on (:class:`astrocore.online.MGDReadout` ``hardware=``,

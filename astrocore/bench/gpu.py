@@ -40,8 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend, mgd
-from . import positive_int
 from ..nets import MLP
+from . import positive_int
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,8 @@ def _cupy_device():
         return None, "CuPy found no CUDA device"
     props = cupy.cuda.runtime.getDeviceProperties(0)
     name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-    return cupy, f"{name}, {props['totalGlobalMem'] / 2**30:.0f} GiB, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}"
+    runtime = cupy.cuda.runtime.runtimeGetVersion()
+    return cupy, f"{name}, {props['totalGlobalMem'] / 2**30:.0f} GiB, CUDA runtime {runtime}"
 
 
 def _timed(run, sync, repeats: int) -> float:

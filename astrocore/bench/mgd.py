@@ -27,8 +27,8 @@ import time
 import numpy as np
 
 from .. import mgd
-from . import positive_int
 from ..nets import MLP
+from . import positive_int
 
 NETWORKS = {"64-64-10": [64, 64, 10], "784-256-10": [784, 256, 10]}
 KS = (1, 8, 64)
