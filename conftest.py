@@ -61,6 +61,18 @@ def pytest_runtest_setup(item):
         quick_workflow(item.config)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed notebook cell's report shows what the cell wrote to stderr (nbval names only the field)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and _is_notebook(item):
+        stderr = "".join(out.get("text", "") for out in getattr(item, "test_outputs", None) or ()
+                         if out.get("output_type") == "stream" and out.get("name") == "stderr")
+        if stderr:
+            report.sections.append(("stderr of the cell", stderr))
+
+
 @pytest.fixture(scope="session")
 def quick_dir(request) -> Path:
     """Directory of the session's quick workflow run."""

@@ -414,7 +414,7 @@ def papermill_command(python: str | os.PathLike, notebooks: str | os.PathLike, n
     output notebook); every path and the parameters are quoted, so any checkout path works."""
     threads = int(threads)
     return (f"OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
-            f"ASTROCORE_PROGRESS=0 {quote(python)} -m papermill --no-progress-bar -k python3 "
+            f"ASTROCORE_PROGRESS=0 {quote(python)} -m astrocore.workflow.run_notebook --no-progress-bar -k python3 "
             f"--cwd {quote(notebooks)} -y {quote(json.dumps(parameters))} {quote(Path(notebooks) / notebook)}")
 
 

@@ -7,8 +7,10 @@ over a few steps only (a chaotic run separates the two over many steps), to
 implements the equations one link at a time.
 """
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given
 
 from astrocore import jit
 from astrocore.reservoir import RhythmicSharing, _fused
@@ -159,3 +161,23 @@ def test_incidence_rows_beyond_two_entries_take_the_numpy_path(monkeypatch):
              plan._no_control, *plan._step_args())
         outs.append(phi)
     assert np.abs(outs[0] - outs[1]).max() > 1e-9
+
+
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=12), st.integers(0, 2**32 - 1))
+def test_two_per_row_is_the_largest_row_count_at_most_two(counts, seed):
+    """``two_per_row`` against the definition: every row of the matrix, counted one by one."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((len(counts), 5))
+    for i, k in enumerate(counts):
+        dense[i, rng.choice(5, size=k, replace=False)] = rng.uniform(0.5, 1.5, size=k)
+    mat = sp.csr_matrix(dense)
+    rows = [np.count_nonzero(dense[i]) for i in range(len(counts))]
+    assert _fused.two_per_row(mat.indptr) == all(k <= 2 for k in rows)
+    pairs = _fused.row_pairs((mat.indptr, mat.indices, mat.data))
+    if _fused.two_per_row(mat.indptr):   # then the pairs are the rows exactly
+        y = rng.normal(size=5)
+        j0, j1, w0, w1 = pairs
+        np.testing.assert_allclose((0.0 + w0 * y[j0.astype(int)]) + w1 * y[j1.astype(int)], dense @ y,
+                                   rtol=0, atol=1e-12)

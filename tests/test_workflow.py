@@ -127,7 +127,8 @@ def test_same_machine_rerun_is_bit_identical(quick_dir, tmp_path):
 
     first = quick_dir / "data/rhythmic_inference/system-thomas.nc"
     again = tmp_path / "again.nc"
-    result = subprocess.run([sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3", "--cwd",
+    result = subprocess.run([sys.executable, "-m", "astrocore.workflow.run_notebook", "--no-progress-bar", "-k",
+                             "python3", "--cwd",
                              str(ROOT / "notebooks"), "-p", "out", str(again),
                              str(ROOT / "notebooks/rhythmic_inference_run.ipynb"), str(tmp_path / "log.ipynb")],
                             capture_output=True, text=True, cwd=tmp_path)
@@ -136,6 +137,29 @@ def test_same_machine_rerun_is_bit_identical(quick_dir, tmp_path):
     assert set(a.data_vars) == set(b.data_vars)
     for name in a.data_vars:
         assert np.array_equal(a[name].values, b[name].values, equal_nan=True), name
+
+
+def test_run_notebook_is_papermill_without_the_iri_format_checker(tmp_path):
+    """The rules' papermill (astrocore.workflow.run_notebook) injects the parameters and executes the
+    notebook as papermill does, and never imports rfc3987_syntax (nor lark, its grammar engine)."""
+    source = {"cells": [
+        {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["parameters"]}, "outputs": [],
+         "source": ["x = 1"]},
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["print(x * 7)"]}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    notebook, executed = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    notebook.write_text(json.dumps(source))
+    script = ("import sys\nfrom astrocore.workflow import run_notebook\ntry:\n    run_notebook.main(sys.argv[1:])\n"
+              "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+              "print(sys.modules['rfc3987_syntax'], 'lark' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script, "--no-progress-bar", "-k", "python3", "-y", '{"x": 6}',
+                             str(notebook), str(executed)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "None False"
+    cells = json.loads(executed.read_text())["cells"]
+    assert "x = 6" in "".join(cells[1]["source"])      # papermill's injected-parameters cell
+    assert "".join(cells[-1]["outputs"][0]["text"]) == "42\n"
 
 
 @pytest.mark.workflow

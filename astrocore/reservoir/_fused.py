@@ -164,6 +164,12 @@ def _field_row(ptr, idx, dat, unit, off, row, a, b):
 NO_PAIRS = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), np.zeros(0), np.zeros(0))
 
 
+def two_per_row(indptr) -> bool:
+    """Whether no row of a CSR matrix (its ``indptr``, host or device) holds more than two entries:
+    the rows :func:`row_pairs` represents exactly, the fused loop's condition."""
+    return bool(np.diff(backend.to_host(indptr)).max(initial=0) <= 2)
+
+
 def row_pairs(mat) -> tuple:
     """A CSR triple's rows as their first two entries: two column indices (unsigned) and two
     weights per row, a missing entry a zero weight on the first column (``(A y)_k = (0 + w0_k

@@ -181,13 +181,13 @@ class _RhythmicPlan(_Plan):
             a2 = sp.csr_matrix((0, 1)) if a2 is None else a2
             # the fused loop reads at most two incidence entries per link (the mean, pre and post
             # incidences); a longer row takes the NumPy reference
-            self._fusable = bool(np.diff(backend.to_host(self.E.indptr)).max(initial=0) <= 2)
+            self._fusable = _fused.two_per_row(self.E.indptr)
             if backend.get_backend() == "numpy":
                 def arrays(mat):
                     return (mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data)
                 W, E, a1, a2 = (arrays(mat) for mat in (self.W, self.E, a1, a2))
                 W = W[:2] + (self.W.data,)  # the live array (the reference writes the weights into it)
-                domain_pairs = _fused.row_pairs(a2) if np.diff(a2[0]).max(initial=0) <= 2 else _fused.NO_PAIRS
+                domain_pairs = _fused.row_pairs(a2) if _fused.two_per_row(a2[0]) else _fused.NO_PAIRS
                 pairs = _fused.row_pairs(E) + domain_pairs
             else:
                 W, E, a1, a2 = self.W, self.E, to_device_csr(a1), to_device_csr(a2)

@@ -106,8 +106,9 @@ def test_papermill_command_survives_a_checkout_path_with_a_quote_and_a_space(tmp
     assert words[:4] == ["OMP_NUM_THREADS=2", "OPENBLAS_NUM_THREADS=2", "MKL_NUM_THREADS=2", "ASTROCORE_PROGRESS=0"]
     argv = words[4:]
     assert argv[0] == str(fake_python)
-    assert argv[1:] == ["-m", "papermill", "--no-progress-bar", "-k", "python3", "--cwd", str(notebooks), "-y",
-                        json.dumps(parameters), str(notebooks / "mgd_parity_run.ipynb"), str(log)]
+    assert argv[1:] == ["-m", "astrocore.workflow.run_notebook", "--no-progress-bar", "-k", "python3",
+                        "--cwd", str(notebooks), "-y", json.dumps(parameters), str(notebooks / "mgd_parity_run.ipynb"),
+                        str(log)]
     assert json.loads(argv[argv.index("-y") + 1]) == parameters
     ran = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
@@ -115,12 +116,12 @@ def test_papermill_command_survives_a_checkout_path_with_a_quote_and_a_space(tmp
     assert not (tmp_path / "INJECTED").exists()
 
 
-def test_papermill_command_is_unchanged_for_ordinary_paths():
-    """Quoting is always single quotes, so an ordinary checkout's commands (and snakemake's record of
-    them) are exactly those of before the fix: no rerun is triggered by it."""
+def test_papermill_command_is_exactly_this_for_ordinary_paths():
+    """Quoting is always single quotes, so an ordinary checkout's command (and snakemake's record of
+    it) is this text, whatever the path: a path needing no quotes does not change it."""
     command = workflow_config.papermill_command("/x/.venv/bin/python", "/x/notebooks", "a.ipynb", {"k": "v"}, 1)
     assert command == ("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ASTROCORE_PROGRESS=0 "
-                       "'/x/.venv/bin/python' -m papermill --no-progress-bar -k python3 --cwd '/x/notebooks' "
+                       "'/x/.venv/bin/python' -m astrocore.workflow.run_notebook --no-progress-bar -k python3 --cwd '/x/notebooks' "
                        "-y '{\"k\": \"v\"}' '/x/notebooks/a.ipynb'")
 
 
