@@ -15,15 +15,16 @@ def registry():
     return Registry.load(REGISTRY_FILE, schema)
 
 
-def _notebook(path, seconds):
+def _notebook(path, seconds, cells=()):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"metadata": {"papermill": {"duration": seconds}}, "cells": []}))
+    path.write_text(json.dumps({"metadata": {"papermill": {"duration": seconds}},
+                                "cells": [{"metadata": {"papermill": {"duration": c}}} for c in cells]}))
 
 
 def test_jobs_are_matched_to_their_rules_and_summed(tmp_path, registry):
     logs = tmp_path / "logs"
     # a run job with a benchmark file (its wall time wins over papermill's), dotted wildcard values
-    _notebook(logs / "mgd_sweep_run" / "tau_theta-10_eta-0.0003.ipynb", 999.0)
+    _notebook(logs / "mgd_sweep_run" / "tau_theta-10_eta-0.0003.ipynb", 999.0, cells=(0.5, 100.0, 7.5))
     (logs / "mgd_sweep_run" / "tau_theta-10_eta-0.0003.benchmark.tsv").write_text(
         "s\th:m:s\tmax_rss\n120.0\t0:02:00\t100\n")
     _notebook(logs / "mgd_sweep_run" / "tau_theta-100_eta-0.001.ipynb", 60.0)
@@ -41,7 +42,10 @@ def test_jobs_are_matched_to_their_rules_and_summed(tmp_path, registry):
         "logs/mgd_sweep_figure": ("mgd_sweep_figure", 3.0, "papermill"),
     }
     rows = profile.per_rule(jobs)
-    assert rows[0] == {"rule": "mgd_sweep_run", "jobs": 2, "total_min": 3.0, "longest_min": 2.0,
+    # outside the cells: the benchmarked wall time less the cells' durations; unknown without a benchmark
+    assert {j["job"]: j["outside_seconds"] for j in jobs if j["rule"] == "mgd_sweep_run"} == {
+        "logs/mgd_sweep_run/tau_theta-10_eta-0.0003": 12.0, "logs/mgd_sweep_run/tau_theta-100_eta-0.001": None}
+    assert rows[0] == {"rule": "mgd_sweep_run", "jobs": 2, "total_min": 3.0, "outside_min": 0.2, "longest_min": 2.0,
                        "sources": "benchmark+papermill"}
     assert [r["rule"] for r in rows] == ["mgd_sweep_run", "rhythmic_systems_train", "rhythmic_systems_context",
                                          "mgd_sweep_figure"]
