@@ -11,6 +11,7 @@ for spec in REGISTRY.rules.values():
         benchmark: spec.benchmark,
         wildcard_constraints: **REGISTRY.constraints(spec, config),
         threads: 1
+        priority: REGISTRY.priority(spec)
         resources: **dict(spec.resources),
         params:
             cmd=notebook_command(spec),

@@ -432,6 +432,31 @@ def test_the_registry_declares_each_output_once_and_the_paths_follow_it():
         "data/rhythmic_regimes/case-authors.nc"]
 
 
+def test_a_rule_s_priority_is_its_longest_chain_of_declared_runtimes():
+    """Against every chain written out: each path from a rule through the rules that read it, to a
+    rule nothing reads, summing the declared runtimes; the priority is the longest. The reservoir
+    chain that ends in the phase controller (its jobs the study's longest) outranks the many short
+    jobs of the online and hardware sweeps."""
+    rules = REGISTRY.rules
+    readers = {name: [other for other, spec in rules.items()
+                      if any(name in reads.rules for _, reads in spec.reads)] for name in rules}
+
+    def chains(name):
+        if not readers[name]:
+            return [[name]]
+        return [[name, *rest] for reader in readers[name] for rest in chains(reader)]
+
+    def runtime(name):
+        return dict(rules[name].resources).get("runtime", 0)
+
+    for name, spec in rules.items():
+        assert REGISTRY.priority(spec) == max(sum(map(runtime, chain)) for chain in chains(name)), name
+    first = [rules[n] for n in ("rhythmic_systems_train", "rhythmic_systems_context", "rhythmic_adaptation_run",
+                                "integration_phase_run")]
+    for later in ("integration_online_run", "hardware_mgd_run", "smart_run"):
+        assert all(REGISTRY.priority(r) > REGISTRY.priority(rules[later]) for r in first), later
+
+
 def test_a_registry_error_names_the_rule_and_the_parameter(tmp_path):
     data = yaml.safe_load((ROOT / "config" / "experiments.yaml").read_text())
     del data["mgd_sweep"]["runs"]["mgd_sweep_run"]["sweep"]["eta"]  # eta now comes from the block: a list
