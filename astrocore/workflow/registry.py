@@ -471,7 +471,6 @@ class Registry:
             raise RegistryError(f"{self.source}: " + "; ".join(
                 f"{'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors))
         self.rules: dict[str, Rule] = {}
-        self._priorities: dict[str, int] | None = None
         for experiment, entry in data.items():
             for kind, group in (("run", entry.get("runs") or {}), ("figure", entry.get("figures") or {})):
                 for name, spec in group.items():
@@ -561,24 +560,22 @@ class Registry:
         ready jobs of higher priority first, so the chain that would finish last (rhythmic_systems,
         then rhythmic_adaptation, then integration_phase) starts early and the many short jobs fill
         the other cores, instead of its long last jobs running alone at the end of the study."""
-        if self._priorities is None:
-            readers: dict[str, list[str]] = {name: [] for name in self.rules}
-            for name, other in self.rules.items():
-                for _, reads in other.reads:
-                    for source in reads.rules:
-                        readers[source].append(name)
-            priorities: dict[str, int] = {}
-
-            def chain(name: str) -> int:
-                if name not in priorities:
-                    own = int(dict(self.rules[name].resources).get("runtime", 0))
-                    priorities[name] = own + max((chain(r) for r in readers[name]), default=0)
-                return priorities[name]
-
-            for name in self.rules:
-                chain(name)
-            self._priorities = priorities
         return self._priorities[rule.name]
+
+    @functools.cached_property
+    def _priorities(self) -> dict[str, int]:
+        readers: dict[str, list[str]] = {name: [] for name in self.rules}
+        for name, other in self.rules.items():
+            for _, reads in other.reads:
+                for source in reads.rules:
+                    readers[source].append(name)
+
+        @functools.cache
+        def chain(name: str) -> int:
+            own = int(dict(self.rules[name].resources).get("runtime", 0))
+            return own + max((chain(r) for r in readers[name]), default=0)
+
+        return {name: chain(name) for name in self.rules}
 
     def constraints(self, rule: Rule, config: Mapping) -> dict[str, str]:
         """Wildcard -> constraint, for every wildcard of ``rule``."""
